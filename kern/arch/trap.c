@@ -1,0 +1,73 @@
+// Kernel trap dispatch: timer and software interrupts are handled; anything else
+// taken in the kernel is a kernel bug, and panics with the registers that say where.
+#include "arch/trap.h"
+#include "arch/asm.h"
+#include "arch/hart.h"
+#include "boot/harts.h"
+#include "dev/timer.h"
+#include "lib/assert.h"
+#include "lib/console.h"
+
+#include <stddef.h>
+
+_Static_assert(sizeof(struct kernel_frame) == KERNEL_FRAME_SIZE, "kernelvec.S frame size");
+
+extern char kernelvec[];
+
+void trap_init_hart(void)
+{
+    w_stvec((uint64_t)kernelvec);
+}
+
+const char *trap_cause_name(uint64_t scause)
+{
+    static const char *const exceptions[] = {
+        [EXC_INST_MISALIGNED] = "instruction address misaligned",
+        [EXC_INST_ACCESS] = "instruction access fault",
+        [EXC_ILLEGAL_INST] = "illegal instruction",
+        [EXC_BREAKPOINT] = "breakpoint",
+        [EXC_LOAD_MISALIGNED] = "load address misaligned",
+        [EXC_LOAD_ACCESS] = "load access fault",
+        [EXC_STORE_MISALIGNED] = "store address misaligned",
+        [EXC_STORE_ACCESS] = "store access fault",
+        [EXC_ECALL_U] = "environment call from U-mode",
+        [EXC_ECALL_S] = "environment call from S-mode",
+        [EXC_INST_PAGE_FAULT] = "instruction page fault",
+        [EXC_LOAD_PAGE_FAULT] = "load page fault",
+        [EXC_STORE_PAGE_FAULT] = "store page fault",
+    };
+    if (scause & SCAUSE_INTERRUPT) {
+        switch (scause & ~SCAUSE_INTERRUPT) {
+        case IRQ_S_SOFT: return "supervisor software interrupt";
+        case IRQ_S_TIMER: return "supervisor timer interrupt";
+        case IRQ_S_EXT: return "supervisor external interrupt";
+        default: return "unknown interrupt";
+        }
+    }
+    if (scause < sizeof exceptions / sizeof exceptions[0] && exceptions[scause])
+        return exceptions[scause];
+    return "unknown exception";
+}
+
+void kernel_trap(struct kernel_frame *frame)
+{
+    uint64_t scause = r_scause(), sepc = r_sepc(), sstatus = r_sstatus();
+    if (panicking)
+        hart_halt();
+    if (!(sstatus & SSTATUS_SPP))
+        panic("trap: kernelvec entered from user mode");
+
+    if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
+        timer_interrupt();
+    } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
+        clear_sip(SIP_SSIP);
+        harts_ipi_interrupt();
+    } else {
+        panic("trap: unexpected kernel trap: scause %#lx (%s) sepc %#lx stval %#lx "
+              "ra %#lx sp %#lx",
+              scause, trap_cause_name(scause), sepc, r_stval(), frame->x[1], frame->x[2]);
+    }
+    // A handler may itself have trapped: put back what this trap's sret needs.
+    w_sepc(sepc);
+    w_sstatus(sstatus);
+}

@@ -1,0 +1,13 @@
+// Traps taken while the hart runs kernel code.
+#pragma once
+
+#include <stdint.h>
+
+// The registers kernelvec.S saves, indexed by register number (x1 = ra at 8).
+struct kernel_frame {
+    uint64_t x[32];
+};
+
+void trap_init_hart(void);  // point stvec at kernelvec
+void kernel_trap(struct kernel_frame *frame);
+const char *trap_cause_name(uint64_t scause);

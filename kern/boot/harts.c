@@ -1,0 +1,204 @@
+// Hart bring-up and cross-hart calls (see harts.h).
+//
+// The boot hart starts each other hart with SBI HSM. The new hart enters
+// _start_secondary (entry.S) with its struct hart in a1, turns paging on, and runs
+// secondary_main(), which sets up its own traps and timer and then says it is online.
+#include "boot/harts.h"
+#include "arch/asm.h"
+#include "dev/timer.h"
+#include "lib/assert.h"
+#include "lib/console.h"
+#include "mm/memlayout.h"
+#include "mm/vm.h"
+#include "sbi/sbi.h"
+#include "arch/trap.h"
+
+#include <stddef.h>
+
+_Static_assert(offsetof(struct hart, stack_top) == HART_STACK_TOP, "entry.S reads stack_top");
+
+struct hart harts[MAX_HARTS];
+int nharts;
+static struct hart *boot_hart;  // the hart that runs boot_main()
+
+// The boot hart's state until harts_init() knows which harts[] entry is its own.
+struct hart early_hart = { .index = 0, .plic_context = -1 };
+
+static uint8_t hart_stacks[MAX_HARTS][BOOT_STACK_SIZE] __attribute__((aligned(16)));
+
+extern uint64_t secondary_entry_pa;  // entry.S: _start_secondary, physical
+extern char boot_stack_top[];
+
+#define ONLINE_TIMEOUT_MS 2000  // generous: TCG may run a hart late
+
+void harts_init(const struct platform *p, uint64_t boot_hartid)
+{
+    struct hart *boot = NULL;
+    nharts = p->nharts;
+    for (int i = 0; i < nharts; i++) {
+        struct hart *h = &harts[i];
+        h->index = i;
+        h->hartid = p->harts[i].hartid;
+        h->sstc = p->harts[i].sstc;
+        h->plic_context = p->harts[i].plic_context;
+        h->stack_top = (uint64_t)hart_stacks[i] + BOOT_STACK_SIZE;
+        if (h->hartid == boot_hartid)
+            boot = h;
+    }
+    if (!boot)
+        panic("boot: the boot hart %lu is not among the device tree's cpus",
+              (unsigned long)boot_hartid);
+    boot_hart = boot;
+    // The boot hart keeps running on the stack entry.S gave it.
+    boot->stack_top = (uint64_t)boot_stack_top;
+    assert(this_hart()->noff == 0);
+    w_tp((uint64_t)boot);
+}
+
+// One call at a time, issued by the boot hart before there is a scheduler; the
+// other harts pick it up in harts_idle() when they see the generation change.
+static struct {
+    void (*fn)(void *arg);
+    void *arg;
+    struct hart *caller;
+    uint64_t generation;  // bumped (release) once fn and arg are set
+    int done;             // harts that finished this generation
+} call;
+
+void hart_init_local(void)
+{
+    // Calls made before this hart comes online are not its to run; any made after
+    // it says so are. So this is read before the hart says it is online.
+    this_hart()->call_seen = __atomic_load_n(&call.generation, __ATOMIC_ACQUIRE);
+    vm_init_hart();
+    trap_init_hart();
+    timer_init_hart();
+    w_sie(r_sie() | SIE_SSIE);
+}
+
+static void say_online(struct hart *h)
+{
+    printf("hart %lu online\n", (unsigned long)h->hartid);
+    // Release: everything this hart set up is seen before its online flag.
+    __atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
+    if (h != boot_hart)
+        harts_send_ipi(boot_hart);  // it waits in wfi for us
+}
+
+void secondary_main(struct hart *h);
+void secondary_main(struct hart *h)
+{
+    hart_init_local();
+    say_online(h);
+    harts_idle();
+}
+
+int harts_online(void)
+{
+    int n = 0;
+    for (int i = 0; i < nharts; i++)
+        if (__atomic_load_n(&harts[i].online, __ATOMIC_ACQUIRE))
+            n++;
+    return n;
+}
+
+static bool start_hart(struct hart *h)
+{
+    struct sbiret r = sbi_hart_start(h->hartid, secondary_entry_pa, (uint64_t)h);
+    if (r.error) {
+        printf("hart %lu: could not start: SBI hart_start: %s\n",
+               (unsigned long)h->hartid, sbi_strerror(r.error));
+        return false;
+    }
+    return true;
+}
+
+int harts_start_others(void)
+{
+    struct hart *me = this_hart();
+    say_online(me);
+    if (nharts > 1 && !sbi_has_hsm()) {
+        printf("boot: the firmware has no SBI HSM extension: only hart %lu runs\n",
+               (unsigned long)me->hartid);
+        return 1;
+    }
+    int expected = 1;
+    for (int i = 0; i < nharts; i++)
+        if (&harts[i] != me && start_hart(&harts[i]))
+            expected++;
+    // Wait with wfi, not a spin: under -icount QEMU runs the harts in turn, and a
+    // spinning hart can keep the others from running at all. A new hart's IPI or
+    // the next tick ends each wait.
+    uint64_t deadline = timer_now() + timer_ms_to_ticks(ONLINE_TIMEOUT_MS);
+    intr_on();
+    while (harts_online() < expected && timer_now() < deadline)
+        wfi();
+    intr_off();
+    for (int i = 0; i < nharts; i++)
+        if (!__atomic_load_n(&harts[i].online, __ATOMIC_ACQUIRE))
+            printf("hart %lu: did not come online\n", (unsigned long)harts[i].hartid);
+    return harts_online();
+}
+
+void harts_send_ipi(struct hart *h)
+{
+    struct sbiret r = sbi_send_ipi(1, h->hartid);
+    if (r.error)
+        panic("harts: SBI send_ipi to hart %lu: %s", (unsigned long)h->hartid,
+              sbi_strerror(r.error));
+}
+
+// ---- running a function on every hart ------------------------------------------------
+
+
+void harts_ipi_interrupt(void)
+{
+    this_hart()->ipis++;
+    // The work itself runs in harts_idle(), outside the interrupt handler.
+}
+
+static void run_pending_call(uint64_t *seen)
+{
+    uint64_t gen = __atomic_load_n(&call.generation, __ATOMIC_ACQUIRE);
+    if (gen == *seen)
+        return;
+    *seen = gen;
+    call.fn(call.arg);
+    __atomic_fetch_add(&call.done, 1, __ATOMIC_RELEASE);
+    harts_send_ipi(call.caller);  // it waits in wfi for us
+}
+
+void harts_idle(void)
+{
+    struct hart *h = this_hart();
+    intr_on();
+    for (;;) {
+        run_pending_call(&h->call_seen);
+        // An IPI or the next tick ends the wait; the timer is always armed, so an
+        // idle hart never sleeps for good.
+        wfi();
+    }
+}
+
+void harts_run_on_all(void (*fn)(void *arg), void *arg)
+{
+    struct hart *me = this_hart();
+    int others = 0;
+    call.fn = fn;
+    call.arg = arg;
+    call.caller = me;
+    __atomic_store_n(&call.done, 0, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&call.generation, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < nharts; i++) {
+        if (&harts[i] != me && harts[i].online) {
+            harts_send_ipi(&harts[i]);
+            others++;
+        }
+    }
+    fn(arg);
+    // wfi rather than a spin, as in harts_start_others(); interrupts must be on
+    // for the wakeup to be taken and cleared.
+    assert(intr_get());
+    while (__atomic_load_n(&call.done, __ATOMIC_ACQUIRE) < others)
+        wfi();
+}

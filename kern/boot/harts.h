@@ -1,0 +1,26 @@
+// Bringing up the harts, and running a function on all of them at once.
+//
+//   harts_init(platform, boot_hartid)  fill harts[] from the tree; point tp at ours
+//   harts_start_others()               SBI HSM hart_start for every other hart, then
+//                                      wait for them; returns how many are online
+//   harts_run_on_all(fn, arg)          fn(arg) on every online hart at once, the
+//                                      caller's included; returns when all are done
+//   harts_send_ipi(h)                  a supervisor software interrupt to hart h
+#pragma once
+
+#include "arch/hart.h"
+#include "boot/platform.h"
+
+// The boot hart's struct hart until harts_init() switches it to its harts[] entry.
+extern struct hart early_hart;
+
+void harts_init(const struct platform *p, uint64_t boot_hartid);
+int harts_start_others(void);
+int harts_online(void);
+void harts_run_on_all(void (*fn)(void *arg), void *arg);
+void harts_send_ipi(struct hart *h);
+void harts_ipi_interrupt(void);
+// Entered by every hart once its boot is done; does not return.
+__attribute__((noreturn)) void harts_idle(void);
+// Set up the per-hart parts of the kernel on this hart (page table, traps, timer).
+void hart_init_local(void);

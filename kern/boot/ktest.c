@@ -1,0 +1,248 @@
+// Kernel self-tests (see ktest.h). Each runs on every online hart at once through
+// harts_run_on_all(), so it tests what a single hart could never show: lost or doubly
+// handed-out pages, lost counter updates, a hart whose timer never fires.
+#include "boot/ktest.h"
+#include "boot/harts.h"
+#include "dev/power.h"
+#include "dev/timer.h"
+#include "lib/console.h"
+#include "lib/fmt.h"
+#include "lib/spinlock.h"
+#include "lib/string.h"
+#include "mm/kalloc.h"
+#include "mm/memlayout.h"
+
+#define WHY_MAX 160
+
+// What the harts of one test share. The first failure's reason is kept.
+static struct {
+    struct spinlock lock;
+    // ktest.lock must be held when using these:
+    int failures;
+    char why[WHY_MAX];
+    uint64_t counter;                 // the spinlock test's counter
+    // Each written only by its own hart, read by the boot hart after the run:
+    uint64_t *chain[MAX_HARTS];       // the kalloc test's pages, linked
+    uint64_t taken[MAX_HARTS];
+    uint64_t ticks_before[MAX_HARTS];
+} shared = { .lock = SPINLOCK_INIT("ktest") };
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+    spin_lock(&shared.lock);
+    if (shared.failures++ == 0) {
+        int n = fmt_snprintf(shared.why, WHY_MAX, "hart %lu: ",
+                             (unsigned long)this_hart()->hartid);
+        va_list ap;
+        va_start(ap, fmt);
+        fmt_vsnprintf(shared.why + n, WHY_MAX - n, fmt, ap);
+        va_end(ap);
+    }
+    spin_unlock(&shared.lock);
+}
+
+static void reset_shared(void)
+{
+    spin_lock(&shared.lock);
+    shared.failures = 0;
+    shared.why[0] = '\0';
+    shared.counter = 0;
+    spin_unlock(&shared.lock);
+    memset(shared.chain, 0, sizeof shared.chain);
+    memset(shared.taken, 0, sizeof shared.taken);
+}
+
+// ---- kalloc: every hart takes pages until none are left, at once -----------------
+
+// Each page a hart takes is stamped with a token unique to (hart, n-th page). If the
+// allocator handed one page to two takers, the later stamp overwrites the earlier
+// and the check after all harts are done finds it.
+static uint64_t token(int hart_index, uint64_t n)
+{
+    return (uint64_t)(hart_index + 1) << 40 | n;
+}
+
+static void kalloc_take_all(void *unused)
+{
+    int me = this_hart()->index;
+    uint64_t *chain = NULL, n = 0, *page;
+    while ((page = kalloc_page()) != NULL) {
+        page[0] = (uint64_t)chain;
+        page[1] = token(me, n++);
+        page[PAGE_SIZE / 8 - 1] = ~V2P(page);
+        chain = page;
+    }
+    shared.chain[me] = chain;
+    shared.taken[me] = n;
+}
+
+static void kalloc_check_and_free(void *unused)
+{
+    int me = this_hart()->index;
+    uint64_t *page = shared.chain[me];
+    for (uint64_t n = shared.taken[me]; n-- > 0;) {
+        if (page[1] != token(me, n) || page[PAGE_SIZE / 8 - 1] != ~V2P(page)) {
+            fail("page %#lx was handed out twice (its stamp changed to %#lx)",
+                 (unsigned long)V2P(page), (unsigned long)page[1]);
+            return;  // the chain is not ours past here: leak rather than follow it
+        }
+        uint64_t *next = (uint64_t *)page[0];
+        kfree_page(page);
+        page = next;
+    }
+}
+
+static void test_kalloc(void)
+{
+    uint64_t before = kalloc_free_count();
+    harts_run_on_all(kalloc_take_all, NULL);
+    uint64_t left = kalloc_free_count(), taken = 0;
+    for (int i = 0; i < nharts; i++)
+        taken += shared.taken[i];
+    harts_run_on_all(kalloc_check_and_free, NULL);
+    uint64_t after = kalloc_free_count();
+    if (left != 0)
+        fail("%lu pages still free after every hart ran the allocator dry",
+             (unsigned long)left);
+    if (taken != before)
+        fail("harts took %lu pages but %lu were free: %s", (unsigned long)taken,
+             (unsigned long)before, taken < before ? "pages lost" : "pages made up");
+    if (after != before)
+        fail("%lu pages free after freeing everything, %lu before", (unsigned long)after,
+             (unsigned long)before);
+}
+
+// ---- spinlock: a counter raced from every hart ---------------------------------------
+
+#define COUNTER_ROUNDS 20000
+
+static void spin_race(void *unused)
+{
+    if (holding(&shared.lock))
+        fail("holding() says yes before the lock is taken");
+    for (int i = 0; i < COUNTER_ROUNDS; i++) {
+        spin_lock(&shared.lock);
+        // Read, then write: a broken lock loses updates here.
+        uint64_t v = READ_ONCE(shared.counter);
+        if (i == 0 && (!holding(&shared.lock) || intr_get())) {
+            spin_unlock(&shared.lock);
+            fail("inside the lock: holding() false or interrupts on");
+            spin_lock(&shared.lock);
+        }
+        WRITE_ONCE(shared.counter, v + 1);
+        spin_unlock(&shared.lock);
+    }
+}
+
+static void test_spinlock(void)
+{
+    harts_run_on_all(spin_race, NULL);
+    uint64_t expected = (uint64_t)COUNTER_ROUNDS * harts_online();
+    spin_lock(&shared.lock);
+    uint64_t got = shared.counter;
+    spin_unlock(&shared.lock);
+    if (got != expected)
+        fail("counter is %lu, expected %lu: updates lost", (unsigned long)got,
+             (unsigned long)expected);
+}
+
+// ---- timer: every hart takes ticks -----------------------------------------------------
+
+#define TICKS_WANTED 5
+#define TICK_TIMEOUT_MS 3000
+
+static void wait_for_ticks(void *unused)
+{
+    struct hart *h = this_hart();
+    uint64_t start = READ_ONCE(h->ticks);
+    uint64_t deadline = timer_now() + timer_ms_to_ticks(TICK_TIMEOUT_MS);
+    // wfi: the tick itself wakes us. Interrupts must be on for it to come.
+    if (!intr_get())
+        fail("interrupts are off in the idle path");
+    while (READ_ONCE(h->ticks) - start < TICKS_WANTED && timer_now() < deadline)
+        wfi();
+    uint64_t got = READ_ONCE(h->ticks) - start;
+    if (got < TICKS_WANTED)
+        fail("saw %lu timer ticks in %d ms, expected %d", (unsigned long)got,
+             TICK_TIMEOUT_MS, TICKS_WANTED);
+}
+
+static void test_timer(void)
+{
+    harts_run_on_all(wait_for_ticks, NULL);
+}
+
+// ---- the runner -----------------------------------------------------------------------
+
+static const struct ktest {
+    const char *name;
+    void (*run)(void);
+} ktests[] = {
+    { "kalloc", test_kalloc },
+    { "spinlock", test_spinlock },
+    { "timer", test_timer },
+};
+
+// Is name one of the comma-separated words in list (or is list "all")?
+static bool selected(const char *list, const char *name)
+{
+    if (strcmp(list, "all") == 0)
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len + (comma ? 1 : 0);
+    }
+    return false;
+}
+
+static bool known(const char *list)
+{
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        bool found = len == 3 && strncmp(p, "all", 3) == 0;
+        for (size_t i = 0; i < ARRAY_SIZE(ktests) && !found; i++)
+            found = strlen(ktests[i].name) == len && strncmp(p, ktests[i].name, len) == 0;
+        if (!found)
+            return false;
+        p += len + (comma ? 1 : 0);
+    }
+    return true;
+}
+
+void ktest_run(const char *names, const char *nonce)
+{
+    if (!known(names)) {
+        printf("ktest: unknown test in ktest=%s (have: all", names);
+        for (size_t i = 0; i < ARRAY_SIZE(ktests); i++)
+            printf(", %s", ktests[i].name);
+        printf(")\n");
+        power_off(POWER_TESTS_FAILED);
+    }
+    const char *sep = nonce ? " " : "";
+    nonce = nonce ? nonce : "";
+    int ran = 0, failed = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(ktests); i++) {
+        if (!selected(names, ktests[i].name))
+            continue;
+        reset_shared();
+        ktests[i].run();
+        ran++;
+        if (shared.failures) {
+            failed++;
+            printf("TEST %s: FAIL %s%s%s\n", ktests[i].name, shared.why, sep, nonce);
+        } else {
+            printf("TEST %s: ok%s%s\n", ktests[i].name, sep, nonce);
+        }
+    }
+    if (failed)
+        printf("ktest: %d of %d failed\n", failed, ran);
+    else
+        printf("ktest: all %d passed\n", ran);
+    power_off(failed ? POWER_TESTS_FAILED : POWER_OK);
+}

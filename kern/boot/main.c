@@ -1,0 +1,106 @@
+// The boot hart's path from entry.S to a running system:
+//   device tree -> console -> harts[] -> page allocator -> kernel page table ->
+//   traps and timer -> the other harts -> kernel self-tests, or idle.
+#include "arch/hart.h"
+#include "boot/bootargs.h"
+#include "boot/fdt.h"
+#include "boot/harts.h"
+#include "boot/ktest.h"
+#include "boot/platform.h"
+#include "dev/power.h"
+#include "dev/timer.h"
+#include "dev/uart.h"
+#include "lib/assert.h"
+#include "lib/console.h"
+#include "lib/string.h"
+#include "mm/kalloc.h"
+#include "mm/memlayout.h"
+#include "mm/vm.h"
+#include "sbi/sbi.h"
+
+struct platform platform;
+struct bootargs bootargs;
+
+#define FDT_MAX_SIZE (1u << 20)  // how much may be read at the tree's address
+
+void boot_main(uint64_t hartid, uint64_t dtb_pa);
+
+static uint64_t read_device_tree(uint64_t dtb_pa)
+{
+    struct fdt fdt;
+    char why[96];
+    if (dtb_pa == 0 || (dtb_pa & 7))
+        panic("dt: no device tree from the firmware (a1 = %#lx)", (unsigned long)dtb_pa);
+    int err = fdt_open(&fdt, P2V(dtb_pa), FDT_MAX_SIZE);
+    if (err)
+        panic("dt: the device tree at %#lx is malformed: %s", (unsigned long)dtb_pa,
+              fdt_strerror(err));
+    if (platform_parse(&platform, &fdt, why, sizeof why) != 0)
+        panic("dt: %s", why);
+    return fdt.size;
+}
+
+static void print_banner(void)
+{
+    long v = sbi_get_spec_version();
+    printf("\nShuttle: SBI %ld.%ld (%s), %d hart%s, timebase %lu Hz\n", (v >> 24) & 0x7f,
+           v & 0xffffff, sbi_get_impl_id() == SBI_IMPL_OPENSBI ? "OpenSBI" : "other firmware",
+           platform.nharts, platform.nharts == 1 ? "" : "s",
+           (unsigned long)platform.timebase_hz);
+    if (platform.harts_ignored)
+        printf("boot: %d more harts in the device tree stay stopped (at most %d)\n",
+               platform.harts_ignored, MAX_HARTS);
+    if (platform.bootargs_truncated || bootargs.dropped)
+        printf("boot: boot arguments too long: %d words ignored\n", bootargs.dropped);
+    for (int i = 0; i < platform.nmemory; i++)
+        printf("memory: %lu MiB at %#lx\n", (unsigned long)(platform.memory[i].size >> 20),
+               (unsigned long)platform.memory[i].base);
+}
+
+// Test hooks: panic=boot panics on purpose, panic=trap faults in the kernel.
+static void forced_panic(const char *how)
+{
+    if (strcmp(how, "boot") == 0)
+        panic("boot: panic requested by boot argument panic=boot");
+    if (strcmp(how, "trap") == 0) {
+        printf("boot: reading address 0 as asked by panic=trap\n");
+        (void)*(volatile uint64_t *)0;
+    }
+    printf("boot: unknown panic=%s (have: boot, trap)\n", how);
+}
+
+void boot_main(uint64_t hartid, uint64_t dtb_pa)
+{
+    early_hart.hartid = hartid;  // so an early panic names the right hart
+    sbi_init();
+    uint64_t dtb_size = read_device_tree(dtb_pa);
+    bootargs_parse(&bootargs, platform.bootargs);
+    if (platform.uart_base)
+        uart_init(platform.uart_base, platform.uart_reg_shift);
+    power_init(platform.test_base);
+    timer_init(platform.timebase_hz);
+    harts_init(&platform, hartid);
+    print_banner();
+
+    kalloc_init(&platform, dtb_pa, dtb_size);
+    vm_init(&platform);
+    hart_init_local();
+    printf("memory: %lu pages free\n", (unsigned long)kalloc_free_count());
+
+    int online = harts_start_others();
+    printf("%d harts online\n", online);
+    intr_on();
+
+    const char *how = bootargs_get(&bootargs, "panic");
+    if (how)
+        forced_panic(how);
+    const char *tests = bootargs_get(&bootargs, "ktest");
+    if (tests)
+        ktest_run(tests, bootargs_get(&bootargs, "nonce"));
+    if (bootargs_flag(&bootargs, "poweroff")) {
+        printf("boot: powering off as asked\n");
+        power_off(POWER_OK);
+    }
+    printf("boot: nothing to run yet (try BOOTARGS=ktest=all); idling\n");
+    harts_idle();
+}

@@ -1,0 +1,52 @@
+// The periodic timer (see timer.h).
+#include "dev/timer.h"
+#include "arch/hart.h"
+#include "sbi/sbi.h"
+
+static uint64_t timebase;  // time CSR ticks per second, from the device tree
+static uint64_t interval;  // time CSR ticks between timer interrupts
+
+void timer_init(uint64_t timebase_hz)
+{
+    timebase = timebase_hz;
+    interval = timebase_hz / TICK_HZ;
+    if (interval == 0)
+        interval = 1;
+}
+
+uint64_t timer_now(void)
+{
+    return r_time();
+}
+
+uint64_t timer_ms_to_ticks(uint64_t ms)
+{
+    return ms * timebase / 1000;
+}
+
+static void timer_arm(struct hart *h, uint64_t when)
+{
+    h->next_tick = when;
+    if (h->sstc)
+        w_stimecmp(when);
+    else
+        sbi_set_timer(when);
+}
+
+void timer_init_hart(void)
+{
+    timer_arm(this_hart(), r_time() + interval);
+    w_sie(r_sie() | SIE_STIE);
+}
+
+void timer_interrupt(void)
+{
+    struct hart *h = this_hart();
+    h->ticks++;
+    // Ticks missed while interrupts were off are skipped, not replayed.
+    uint64_t next = h->next_tick + interval;
+    uint64_t now = r_time();
+    if (next <= now)
+        next = now + interval;
+    timer_arm(h, next);
+}

@@ -1,0 +1,39 @@
+// Spinlocks, and the nesting of interrupt disabling they rely on.
+//
+// Lock order, outermost first. A hart holding a lock may take only locks below it;
+// every new lock class is added here in the same change that adds it.
+//
+//   1. ktest_lock          kernel self-tests' shared counters (ktest.c)
+//   2. kalloc_lock         the free page list (mm/kalloc.c)
+//   3. console_lock        kernel console output (lib/console.c); printf may be
+//                          called with any lock above held, so it comes last
+//
+// A spinlock disables interrupts on its hart while held (push_off), so an interrupt
+// handler on the same hart can never spin on a lock its own hart holds.
+#pragma once
+
+#include "lib/types.h"
+
+struct hart;
+
+struct spinlock {
+    uint32_t locked;       // 0 or 1; changed only by atomic swaps
+    const char *name;      // for panics
+    struct hart *owner;    // the hart holding it, for holding()
+    uint64_t spins;        // times an acquire found it taken (a contention counter)
+};
+
+#define SPINLOCK_INIT(n) { .locked = 0, .name = (n), .owner = NULL, .spins = 0 }
+
+void spin_init(struct spinlock *lk, const char *name);
+void spin_lock(struct spinlock *lk);
+void spin_unlock(struct spinlock *lk);
+// Takes the lock only when it is free right now; true when it did.
+bool spin_trylock(struct spinlock *lk);
+// True when this hart holds lk.
+bool holding(struct spinlock *lk);
+
+// Interrupts off, nestably: as many pop_off() as push_off() turn them back on,
+// and only when they were on at the first push_off().
+void push_off(void);
+void pop_off(void);

@@ -1,0 +1,23 @@
+// The C string and memory functions the kernel uses. The host unit tests take
+// the C library's instead, so pure kernel code builds in both places.
+#pragma once
+
+#include <stddef.h>
+
+#ifdef HOST_TEST
+#include <string.h>
+#else
+void *memset(void *dst, int c, size_t n);
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+#endif
+
+// Copies at most size-1 characters and always terminates (when size > 0);
+// returns strlen(src), so a result >= size means the copy was cut short.
+size_t str_copy(char *dst, const char *src, size_t size);

@@ -1,0 +1,137 @@
+// The physical page allocator (see kalloc.h). A free page holds the link to the
+// next one and a marker, so freeing a page twice is caught rather than corrupting
+// the list.
+#include "mm/kalloc.h"
+#include "lib/assert.h"
+#include "lib/spinlock.h"
+#include "lib/string.h"
+#include "mm/memlayout.h"
+
+#define FREE_MARK 0x5ee7f4eef4eef4eeULL  // "free page" in the second word
+#define JUNK 0x05
+
+struct free_page {
+    struct free_page *next;
+    uint64_t mark;
+};
+
+static struct {
+    struct spinlock lock;
+    // kalloc.lock must be held when using these:
+    struct free_page *head;
+    uint64_t free;
+} kmem = { .lock = SPINLOCK_INIT("kalloc") };
+
+static uint64_t total_pages;
+static uint64_t mem_lo, mem_hi;  // physical bounds of what was freed, for checks
+
+static bool page_is_memory(uint64_t pa)
+{
+    return pa >= mem_lo && pa < mem_hi && (pa & (PAGE_SIZE - 1)) == 0;
+}
+
+static void free_list_push(struct free_page *fp)
+{
+    fp->mark = FREE_MARK;
+    spin_lock(&kmem.lock);
+    fp->next = kmem.head;
+    kmem.head = fp;
+    kmem.free++;
+    spin_unlock(&kmem.lock);
+}
+
+void kfree_page(void *page)
+{
+    uint64_t pa = V2P(page);
+    if (!page_is_memory(pa))
+        panic("kalloc: freeing %p, which is not an allocatable page", page);
+    struct free_page *fp = page;
+    if (fp->mark == FREE_MARK)
+        panic("kalloc: page %p freed twice", page);
+    memset(page, JUNK, PAGE_SIZE);
+    free_list_push(fp);
+}
+
+void *kalloc_page(void)
+{
+    spin_lock(&kmem.lock);
+    struct free_page *fp = kmem.head;
+    if (fp) {
+        kmem.head = fp->next;
+        kmem.free--;
+    }
+    spin_unlock(&kmem.lock);
+    if (!fp)
+        return NULL;
+    if (fp->mark != FREE_MARK)
+        panic("kalloc: free page %p was written while free", fp);
+    fp->next = (void *)0x0505050505050505ULL;
+    fp->mark = 0x0505050505050505ULL;
+    return fp;
+}
+
+void *kalloc_zpage(void)
+{
+    void *page = kalloc_page();
+    if (page)
+        memset(page, 0, PAGE_SIZE);
+    return page;
+}
+
+uint64_t kalloc_free_count(void)
+{
+    spin_lock(&kmem.lock);
+    uint64_t n = kmem.free;
+    spin_unlock(&kmem.lock);
+    return n;
+}
+
+uint64_t kalloc_total_count(void)
+{
+    return total_pages;
+}
+
+// ---- boot --------------------------------------------------------------------------
+
+static bool overlaps(uint64_t pa, uint64_t base, uint64_t size)
+{
+    return size && pa < base + size && base < pa + PAGE_SIZE;
+}
+
+static bool page_reserved(const struct platform *p, uint64_t pa, uint64_t dtb_pa,
+                          uint64_t dtb_size)
+{
+    if (overlaps(pa, V2P(kernel_start), V2P(kernel_end) - V2P(kernel_start)))
+        return true;
+    if (overlaps(pa, dtb_pa, dtb_size))
+        return true;
+    if (overlaps(pa, p->initrd_start, p->initrd_end - p->initrd_start))
+        return true;
+    for (int i = 0; i < p->nreserved; i++)
+        if (overlaps(pa, p->reserved[i].base, p->reserved[i].size))
+            return true;
+    return false;
+}
+
+void kalloc_init(const struct platform *p, uint64_t dtb_pa, uint64_t dtb_size)
+{
+    mem_lo = UINT64_MAX;
+    for (int i = 0; i < p->nmemory; i++) {
+        uint64_t lo = PAGE_ROUND_UP(p->memory[i].base);
+        uint64_t hi = PAGE_ROUND_DOWN(p->memory[i].base + p->memory[i].size);
+        mem_lo = MIN(mem_lo, lo);
+        mem_hi = MAX(mem_hi, hi);
+    }
+    for (int i = 0; i < p->nmemory; i++) {
+        uint64_t lo = PAGE_ROUND_UP(p->memory[i].base);
+        uint64_t hi = PAGE_ROUND_DOWN(p->memory[i].base + p->memory[i].size);
+        for (uint64_t pa = lo; pa < hi; pa += PAGE_SIZE) {
+            if (page_reserved(p, pa, dtb_pa, dtb_size))
+                continue;
+            // Not kfree_page(): filling every page with junk at boot costs
+            // more than the whole rest of the boot under emulation.
+            free_list_push(P2V(pa));
+            total_pages++;
+        }
+    }
+}

@@ -1,0 +1,34 @@
+// Sv39 page tables, and the kernel's address space.
+//
+// The kernel page table maps memory and devices in the upper half (see memlayout.h):
+// kernel text read-execute, read-only data read-only, everything else read-write and
+// never executable. Nothing is mapped in the lower half, so a kernel null pointer
+// faults instead of reading memory.
+#pragma once
+
+#include "arch/asm.h"
+#include "boot/platform.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef uint64_t pte_t;
+typedef uint64_t *pagetable_t;  // 512 PTEs in one page
+
+#define PTE_PPN(pte)   ((pte) >> 10)
+#define PTE_PA(pte)    (PTE_PPN(pte) << 12)
+#define PA_TO_PTE(pa)  (((uint64_t)(pa) >> 12) << 10)
+#define PTE_LEAF(pte)  (((pte) & (PTE_R | PTE_W | PTE_X)) != 0)
+#define VPN(va, level) (((uint64_t)(va) >> (12 + 9 * (level))) & 0x1ff)
+
+extern pagetable_t kernel_pagetable;
+
+void vm_init(const struct platform *p);  // build the kernel page table (boot hart)
+void vm_init_hart(void);                 // switch this hart to it
+
+// Maps [va, va+size) to [pa, pa+size) with perm (PTE_R/W/X/U/G), using 2 MiB pages
+// where both addresses are aligned and 4 KiB pages elsewhere. Returns 0, or -1 when
+// a page-table page could not be allocated or a page is already mapped.
+int vm_map(pagetable_t root, uint64_t va, uint64_t pa, uint64_t size, uint64_t perm);
+// The leaf PTE for va, or NULL; *level is 0 for 4 KiB, 1 for 2 MiB, 2 for 1 GiB pages.
+pte_t *vm_lookup(pagetable_t root, uint64_t va, int *level);
