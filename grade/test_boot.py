@@ -65,6 +65,17 @@ def test_kernel_selftest(shuttle, ktest, cpus):
     assert m.wait_exit() == 0, "the kernel did not power off cleanly after its self-test"
 
 
+@pytest.mark.points(5)
+@pytest.mark.parametrize("timer", ["sstc", "sbi"])
+def test_timer_paths(shuttle, timer):
+    """Timer ticks reach every hart through Sstc and through SBI"""
+    m = shuttle.boot(cpus=4, bootargs=f"ktest=timer timer={timer}")
+    expected = "Sstc (stimecmp)" if timer == "sstc" else "SBI set_timer"
+    m.expect(rf"^timer: {re.escape(expected)}$")
+    m.expect_test("timer")
+    assert m.wait_exit() == 0
+
+
 def test_all_selftests_in_one_boot(shuttle):
     """ktest=all runs every self-test"""
     m = shuttle.boot(cpus=4, bootargs="ktest=all")

@@ -31,7 +31,7 @@ extern char boot_stack_top[];
 
 #define ONLINE_TIMEOUT_MS 2000  // generous: TCG may run a hart late
 
-void harts_init(const struct platform *p, uint64_t boot_hartid)
+void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc)
 {
     struct hart *boot = NULL;
     nharts = p->nharts;
@@ -39,7 +39,7 @@ void harts_init(const struct platform *p, uint64_t boot_hartid)
         struct hart *h = &harts[i];
         h->index = i;
         h->hartid = p->harts[i].hartid;
-        h->sstc = p->harts[i].sstc;
+        h->sstc = use_sstc && p->harts[i].sstc;
         h->plic_context = p->harts[i].plic_context;
         h->stack_top = (uint64_t)hart_stacks[i] + BOOT_STACK_SIZE;
         if (h->hartid == boot_hartid)

@@ -14,7 +14,9 @@
 // The boot hart's struct hart until harts_init() switches it to its harts[] entry.
 extern struct hart early_hart;
 
-void harts_init(const struct platform *p, uint64_t boot_hartid);
+// use_sstc false makes every hart program its timer through SBI even where it has
+// Sstc (boot argument timer=sbi), so both paths can be tested on one machine.
+void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc);
 int harts_start_others(void);
 int harts_online(void);
 void harts_run_on_all(void (*fn)(void *arg), void *arg);

@@ -52,6 +52,7 @@ static void print_banner(void)
                platform.harts_ignored, MAX_HARTS);
     if (platform.bootargs_truncated || bootargs.dropped)
         printf("boot: boot arguments too long: %d words ignored\n", bootargs.dropped);
+    printf("timer: %s\n", this_hart()->sstc ? "Sstc (stimecmp)" : "SBI set_timer");
     for (int i = 0; i < platform.nmemory; i++)
         printf("memory: %lu MiB at %#lx\n", (unsigned long)(platform.memory[i].size >> 20),
                (unsigned long)platform.memory[i].base);
@@ -79,7 +80,8 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
         uart_init(platform.uart_base, platform.uart_reg_shift);
     power_init(platform.test_base);
     timer_init(platform.timebase_hz);
-    harts_init(&platform, hartid);
+    const char *timer = bootargs_get(&bootargs, "timer");
+    harts_init(&platform, hartid, !timer || strcmp(timer, "sbi") != 0);
     print_banner();
 
     kalloc_init(&platform, dtb_pa, dtb_size);
