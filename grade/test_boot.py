@@ -55,9 +55,13 @@ def test_memory_matches_qemu(shuttle, mem_mib):
         f"{pages} pages free of {mem_mib * 256}: too many reserved, or reserved memory freed"
 
 
-@pytest.mark.points(10)
+KTESTS = ["kalloc", "spinlock", "timer",
+          "sched_spread", "sched_preempt", "sched_sleep", "sched_priority", "sched_affinity"]
+
+
+@pytest.mark.points(5)
 @pytest.mark.parametrize("cpus", [1, 4, 8])
-@pytest.mark.parametrize("ktest", ["kalloc", "spinlock", "timer"])
+@pytest.mark.parametrize("ktest", KTESTS)
 def test_kernel_selftest(shuttle, ktest, cpus):
     """Kernel self-test passes on every hart at once"""
     m = shuttle.boot(cpus=cpus, bootargs=f"ktest={ktest}")
@@ -79,7 +83,7 @@ def test_timer_paths(shuttle, timer):
 def test_all_selftests_in_one_boot(shuttle):
     """ktest=all runs every self-test"""
     m = shuttle.boot(cpus=4, bootargs="ktest=all")
-    for name in ("kalloc", "spinlock", "timer"):
+    for name in KTESTS:
         m.expect_test(name)
     assert m.wait_exit() == 0
 
@@ -119,6 +123,14 @@ def test_clean_poweroff_exits_zero(shuttle):
     """A clean poweroff makes QEMU exit 0"""
     m = boot_and_power_off(shuttle, cpus=4)
     assert "boot: powering off" in m.log
+
+
+def test_no_preemption_is_caught(shuttle):
+    """The preemption self-test fails when the quantum is too long to preempt"""
+    m = shuttle.boot(cpus=2, bootargs="ktest=sched_preempt quantum=1000000")
+    with pytest.raises(AssertionError, match="no preemption"):
+        m.expect_test("sched_preempt")
+    assert m.wait_exit() == 3
 
 
 def test_boots_under_icount(shuttle):

@@ -5,8 +5,11 @@
 // SBI calls the hart. They often agree on QEMU, but nothing relies on it.
 #pragma once
 
+#include "arch/context.h"
 #include "arch/riscv.h"
 #include "lib/types.h"
+
+struct thread;
 
 struct hart {
     // Read by entry.S before C runs: keep at offset 0 (checked in harts.c).
@@ -26,6 +29,13 @@ struct hart {
     uint64_t ipis;      // software interrupts taken
     uint64_t next_tick; // time of the next timer interrupt
     uint64_t call_seen; // the last harts_run_on_all() generation it ran
+
+    // The scheduler (proc/sched.c), this hart only:
+    struct thread *current;     // the thread running here, or NULL
+    struct context scheduler;   // sched_loop()'s registers while a thread runs
+    uint64_t slice_ticks;       // ticks the current thread has run this turn
+    uint64_t context_switches;  // threads switched to
+    uint64_t preemptions;       // threads the timer took the hart from
 };
 
 extern struct hart harts[];

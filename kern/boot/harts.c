@@ -12,6 +12,7 @@
 #include "mm/vm.h"
 #include "sbi/sbi.h"
 #include "arch/trap.h"
+#include "proc/sched.h"
 
 #include <stddef.h>
 
@@ -56,7 +57,7 @@ void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc)
 }
 
 // One call at a time, issued by the boot hart before there is a scheduler; the
-// other harts pick it up in harts_idle() when they see the generation change.
+// other harts pick it up in sched_loop() when they see the generation change.
 static struct {
     void (*fn)(void *arg);
     void *arg;
@@ -90,7 +91,7 @@ void secondary_main(struct hart *h)
 {
     hart_init_local();
     say_online(h);
-    harts_idle();
+    sched_loop();
 }
 
 int harts_online(void)
@@ -154,11 +155,12 @@ void harts_send_ipi(struct hart *h)
 void harts_ipi_interrupt(void)
 {
     this_hart()->ipis++;
-    // The work itself runs in harts_idle(), outside the interrupt handler.
+    // The work itself runs in sched_loop(), outside the interrupt handler.
 }
 
-static void run_pending_call(uint64_t *seen)
+void harts_run_pending_call(void)
 {
+    uint64_t *seen = &this_hart()->call_seen;
     uint64_t gen = __atomic_load_n(&call.generation, __ATOMIC_ACQUIRE);
     if (gen == *seen)
         return;
@@ -166,18 +168,6 @@ static void run_pending_call(uint64_t *seen)
     call.fn(call.arg);
     __atomic_fetch_add(&call.done, 1, __ATOMIC_RELEASE);
     harts_send_ipi(call.caller);  // it waits in wfi for us
-}
-
-void harts_idle(void)
-{
-    struct hart *h = this_hart();
-    intr_on();
-    for (;;) {
-        run_pending_call(&h->call_seen);
-        // An IPI or the next tick ends the wait; the timer is always armed, so an
-        // idle hart never sleeps for good.
-        wfi();
-    }
 }
 
 void harts_run_on_all(void (*fn)(void *arg), void *arg)

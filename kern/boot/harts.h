@@ -22,7 +22,7 @@ int harts_online(void);
 void harts_run_on_all(void (*fn)(void *arg), void *arg);
 void harts_send_ipi(struct hart *h);
 void harts_ipi_interrupt(void);
-// Entered by every hart once its boot is done; does not return.
-__attribute__((noreturn)) void harts_idle(void);
+// Runs a call from harts_run_on_all() that this hart has not run yet (sched_loop).
+void harts_run_pending_call(void);
 // Set up the per-hart parts of the kernel on this hart (page table, traps, timer).
 void hart_init_local(void);

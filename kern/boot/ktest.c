@@ -5,12 +5,14 @@
 #include "boot/harts.h"
 #include "dev/power.h"
 #include "dev/timer.h"
+#include "lib/assert.h"
 #include "lib/console.h"
 #include "lib/fmt.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
+#include "proc/sched.h"
 
 #define WHY_MAX 160
 
@@ -27,8 +29,7 @@ static struct {
     uint64_t ticks_before[MAX_HARTS];
 } shared = { .lock = SPINLOCK_INIT("ktest") };
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
+void ktest_fail(const char *fmt, ...)
 {
     spin_lock(&shared.lock);
     if (shared.failures++ == 0) {
@@ -83,7 +84,7 @@ static void kalloc_check_and_free(void *unused)
     uint64_t *page = shared.chain[me];
     for (uint64_t n = shared.taken[me]; n-- > 0;) {
         if (page[1] != token(me, n) || page[PAGE_SIZE / 8 - 1] != ~V2P(page)) {
-            fail("page %#lx was handed out twice (its stamp changed to %#lx)",
+            ktest_fail("page %#lx was handed out twice (its stamp changed to %#lx)",
                  (unsigned long)V2P(page), (unsigned long)page[1]);
             return;  // the chain is not ours past here: leak rather than follow it
         }
@@ -103,13 +104,13 @@ static void test_kalloc(void)
     harts_run_on_all(kalloc_check_and_free, NULL);
     uint64_t after = kalloc_free_count();
     if (left != 0)
-        fail("%lu pages still free after every hart ran the allocator dry",
+        ktest_fail("%lu pages still free after every hart ran the allocator dry",
              (unsigned long)left);
     if (taken != before)
-        fail("harts took %lu pages but %lu were free: %s", (unsigned long)taken,
+        ktest_fail("harts took %lu pages but %lu were free: %s", (unsigned long)taken,
              (unsigned long)before, taken < before ? "pages lost" : "pages made up");
     if (after != before)
-        fail("%lu pages free after freeing everything, %lu before", (unsigned long)after,
+        ktest_fail("%lu pages free after freeing everything, %lu before", (unsigned long)after,
              (unsigned long)before);
 }
 
@@ -120,14 +121,14 @@ static void test_kalloc(void)
 static void spin_race(void *unused)
 {
     if (holding(&shared.lock))
-        fail("holding() says yes before the lock is taken");
+        ktest_fail("holding() says yes before the lock is taken");
     for (int i = 0; i < COUNTER_ROUNDS; i++) {
         spin_lock(&shared.lock);
         // Read, then write: a broken lock loses updates here.
         uint64_t v = READ_ONCE(shared.counter);
         if (i == 0 && (!holding(&shared.lock) || intr_get())) {
             spin_unlock(&shared.lock);
-            fail("inside the lock: holding() false or interrupts on");
+            ktest_fail("inside the lock: holding() false or interrupts on");
             spin_lock(&shared.lock);
         }
         WRITE_ONCE(shared.counter, v + 1);
@@ -143,7 +144,7 @@ static void test_spinlock(void)
     uint64_t got = shared.counter;
     spin_unlock(&shared.lock);
     if (got != expected)
-        fail("counter is %lu, expected %lu: updates lost", (unsigned long)got,
+        ktest_fail("counter is %lu, expected %lu: updates lost", (unsigned long)got,
              (unsigned long)expected);
 }
 
@@ -159,12 +160,12 @@ static void wait_for_ticks(void *unused)
     uint64_t deadline = timer_now() + timer_ms_to_ticks(TICK_TIMEOUT_MS);
     // wfi: the tick itself wakes us. Interrupts must be on for it to come.
     if (!intr_get())
-        fail("interrupts are off in the idle path");
+        ktest_fail("interrupts are off in the idle path");
     while (READ_ONCE(h->ticks) - start < TICKS_WANTED && timer_now() < deadline)
         wfi();
     uint64_t got = READ_ONCE(h->ticks) - start;
     if (got < TICKS_WANTED)
-        fail("saw %lu timer ticks in %d ms, expected %d", (unsigned long)got,
+        ktest_fail("saw %lu timer ticks in %d ms, expected %d", (unsigned long)got,
              TICK_TIMEOUT_MS, TICKS_WANTED);
 }
 
@@ -182,6 +183,11 @@ static const struct ktest {
     { "kalloc", test_kalloc },
     { "spinlock", test_spinlock },
     { "timer", test_timer },
+    { "sched_spread", ktest_sched_spread },
+    { "sched_preempt", ktest_sched_preempt },
+    { "sched_sleep", ktest_sched_sleep },
+    { "sched_priority", ktest_sched_priority },
+    { "sched_affinity", ktest_sched_affinity },
 };
 
 // Is name one of the comma-separated words in list (or is list "all")?
@@ -215,7 +221,7 @@ static bool known(const char *list)
     return true;
 }
 
-void ktest_run(const char *names, const char *nonce)
+static void ktest_run(const char *names, const char *nonce)
 {
     if (!known(names)) {
         printf("ktest: unknown test in ktest=%s (have: all", names);
@@ -245,4 +251,23 @@ void ktest_run(const char *names, const char *nonce)
     else
         printf("ktest: all %d passed\n", ran);
     power_off(failed ? POWER_TESTS_FAILED : POWER_OK);
+}
+
+static struct {
+    const char *names, *nonce;
+} run_args;
+
+static void ktest_thread(void *unused)
+{
+    ktest_run(run_args.names, run_args.nonce);
+}
+
+void ktest_start(const char *names, const char *nonce)
+{
+    run_args.names = names;
+    run_args.nonce = nonce;
+    // Pinned: harts_run_on_all() must start and end on the same hart.
+    if (!thread_create_kernel(ktest_thread, NULL, "ktest", PRIO_DEFAULT,
+                              1UL << this_hart()->index))
+        panic("ktest: cannot create the test thread");
 }

@@ -7,4 +7,15 @@
 // every test passed, POWER_TESTS_FAILED otherwise.
 #pragma once
 
-__attribute__((noreturn)) void ktest_run(const char *names, const char *nonce);
+// Starts the tests in a kernel thread pinned to this hart; it powers off at the end.
+void ktest_start(const char *names, const char *nonce);
+
+// For the tests: records a failure (the first reason is kept), prefixed with the hart.
+void ktest_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// The scheduler's tests (proc/sched_ktest.c).
+void ktest_sched_spread(void);
+void ktest_sched_preempt(void);
+void ktest_sched_sleep(void);
+void ktest_sched_priority(void);
+void ktest_sched_affinity(void);

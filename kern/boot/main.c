@@ -1,6 +1,6 @@
 // The boot hart's path from entry.S to a running system:
 //   device tree -> console -> harts[] -> page allocator -> kernel page table ->
-//   traps and timer -> the other harts -> kernel self-tests, or idle.
+//   traps and timer -> scheduler -> the other harts -> kernel self-tests, or idle.
 #include "arch/hart.h"
 #include "boot/bootargs.h"
 #include "boot/fdt.h"
@@ -16,6 +16,7 @@
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 #include "mm/vm.h"
+#include "proc/sched.h"
 #include "sbi/sbi.h"
 
 struct platform platform;
@@ -89,6 +90,14 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     hart_init_local();
     printf("memory: %lu pages free\n", (unsigned long)kalloc_free_count());
 
+    thread_init();
+    uint64_t quantum = 1;
+    bootargs_number(&bootargs, "quantum", &quantum);
+    const char *policy = bootargs_get(&bootargs, "sched");
+    if (!sched_init(policy ? policy : "global", quantum))
+        panic("boot: no scheduling policy named sched=%s (have: global)", policy);
+    printf("sched: %s, quantum %lu ticks\n", sched_policy_name(), (unsigned long)quantum);
+
     int online = harts_start_others();
     printf("%d harts online\n", online);
     intr_on();
@@ -96,13 +105,13 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     const char *how = bootargs_get(&bootargs, "panic");
     if (how)
         forced_panic(how);
-    const char *tests = bootargs_get(&bootargs, "ktest");
-    if (tests)
-        ktest_run(tests, bootargs_get(&bootargs, "nonce"));
-    if (bootargs_flag(&bootargs, "poweroff")) {
+    if (bootargs_get(&bootargs, "ktest"))
+        ktest_start(bootargs_get(&bootargs, "ktest"), bootargs_get(&bootargs, "nonce"));
+    else if (bootargs_flag(&bootargs, "poweroff")) {
         printf("boot: powering off as asked\n");
         power_off(POWER_OK);
+    } else {
+        printf("boot: nothing to run yet (try BOOTARGS=ktest=all); idling\n");
     }
-    printf("boot: nothing to run yet (try BOOTARGS=ktest=all); idling\n");
-    harts_idle();
+    sched_loop();
 }

@@ -1,6 +1,7 @@
 // The periodic timer (see timer.h).
 #include "dev/timer.h"
 #include "arch/hart.h"
+#include "proc/sched.h"
 #include "sbi/sbi.h"
 
 static uint64_t timebase;  // time CSR ticks per second, from the device tree
@@ -22,6 +23,17 @@ uint64_t timer_now(void)
 uint64_t timer_ms_to_ticks(uint64_t ms)
 {
     return ms * timebase / 1000;
+}
+
+uint64_t timer_ns_to_ticks(uint64_t ns)
+{
+    // Split to avoid overflow: ns * timebase overflows past about 30 minutes.
+    return ns / 1000000000 * timebase + ns % 1000000000 * timebase / 1000000000;
+}
+
+uint64_t timer_ticks_to_ns(uint64_t ticks)
+{
+    return ticks / timebase * 1000000000 + ticks % timebase * 1000000000 / timebase;
 }
 
 static void timer_arm(struct hart *h, uint64_t when)
@@ -49,4 +61,5 @@ void timer_interrupt(void)
     if (next <= now)
         next = now + interval;
     timer_arm(h, next);
+    sched_tick();  // may switch threads: do it last
 }

@@ -11,3 +11,5 @@ void timer_init_hart(void);             // on every hart: arm the first tick
 void timer_interrupt(void);             // from the trap handler
 uint64_t timer_now(void);               // the time CSR, in timebase ticks
 uint64_t timer_ms_to_ticks(uint64_t ms);
+uint64_t timer_ns_to_ticks(uint64_t ns);
+uint64_t timer_ticks_to_ns(uint64_t ticks);

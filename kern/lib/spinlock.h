@@ -3,9 +3,14 @@
 // Lock order, outermost first. A hart holding a lock may take only locks below it;
 // every new lock class is added here in the same change that adds it.
 //
-//   1. ktest_lock          kernel self-tests' shared counters (ktest.c)
-//   2. kalloc_lock         the free page list (mm/kalloc.c)
-//   3. console_lock        kernel console output (lib/console.c); printf may be
+//   1. ktest_lock          kernel self-tests' shared state (boot/ktest.c,
+//                          proc/sched_ktest.c)
+//   2. threads_lock        thread table slots; the condition lock of thread_join()
+//   3. t->lock             one thread's state (proc/thread.h); at most one at a time,
+//                          held across a context switch (proc/sched.h)
+//   4. runqueue_lock       the global policy's run queue (proc/sched_global.c)
+//   5. kalloc_lock         the free page list (mm/kalloc.c)
+//   6. console_lock        kernel console output (lib/console.c); printf may be
 //                          called with any lock above held, so it comes last
 //
 // A spinlock disables interrupts on its hart while held (push_off), so an interrupt

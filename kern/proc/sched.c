@@ -1,0 +1,149 @@
+// The scheduler core (see sched.h): the per-hart loop, switching, yielding,
+// sleeping and preemption. The policy decides only which thread runs next.
+#include "proc/sched.h"
+#include "boot/harts.h"
+#include "dev/timer.h"
+#include "lib/assert.h"
+#include "lib/console.h"
+#include "lib/string.h"
+
+static const struct sched_policy *policy;
+static uint64_t quantum = 1;  // ticks a thread runs before the policy may preempt it
+
+static const struct sched_policy *const policies[] = { &sched_global };
+
+void thread_wake_expired(uint64_t now);
+
+bool sched_init(const char *name, uint64_t quantum_ticks)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(policies); i++) {
+        if (strcmp(policies[i]->name, name) == 0) {
+            policy = policies[i];
+            quantum = quantum_ticks ? quantum_ticks : 1;
+            policy->init();
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *sched_policy_name(void)
+{
+    return policy ? policy->name : "none";
+}
+
+uint64_t sched_quantum(void);
+uint64_t sched_quantum(void)
+{
+    return quantum;
+}
+
+void sched_enqueue(struct thread *t)
+{
+    assert(holding(&t->lock));
+    policy->enqueue(t);
+}
+
+void sched_dequeue(struct thread *t)
+{
+    assert(holding(&t->lock));
+    policy->dequeue(t);
+}
+
+void sched_make_runnable(struct thread *t)
+{
+    assert(holding(&t->lock));
+    assert(t->state != T_RUNNING && t->state != T_RUNNABLE);
+    t->state = T_RUNNABLE;
+    t->chan = NULL;
+    policy->enqueue(t);
+}
+
+void sched_switch(void)
+{
+    struct hart *h = this_hart();
+    struct thread *t = h->current;
+    assert(t && holding(&t->lock));
+    assert(h->noff == 1);  // t->lock only: sleeping with another lock held deadlocks
+    assert(t->state != T_RUNNING);
+    assert(!intr_get());
+    // intena belongs to this thread's kernel execution, not to the hart.
+    bool intena = h->intena;
+    swtch(&t->context, &h->scheduler);
+    this_hart()->intena = intena;  // possibly another hart now
+}
+
+void sched_yield(void)
+{
+    struct thread *t = thread_current();
+    spin_lock(&t->lock);
+    t->state = T_RUNNABLE;
+    sched_enqueue(t);
+    sched_switch();
+    spin_unlock(&t->lock);
+}
+
+void sched_sleep_ns(uint64_t ns)
+{
+    struct thread *t = thread_current();
+    uint64_t ticks = timer_ns_to_ticks(ns);
+    spin_lock(&t->lock);
+    t->wake_time = timer_now() + (ticks ? ticks : 1);
+    t->chan = NULL;
+    t->state = T_SLEEPING;
+    sched_switch();
+    spin_unlock(&t->lock);
+}
+
+// From the timer interrupt, with interrupts off.
+void sched_tick(void)
+{
+    if (!policy)
+        return;
+    thread_wake_expired(timer_now());
+    struct hart *h = this_hart();
+    struct thread *t = h->current;
+    if (!t)
+        return;
+    h->slice_ticks++;
+    if (h->slice_ticks >= quantum && policy->tick(h, t)) {
+        h->slice_ticks = 0;
+        h->preemptions++;
+        sched_yield();
+    }
+}
+
+// Runs t on this hart until it gives the hart up. Caller holds t->lock.
+static void run(struct hart *h, struct thread *t)
+{
+    t->state = T_RUNNING;
+    h->current = t;
+    h->slice_ticks = 0;
+    h->context_switches++;
+    t->last_hart = h;
+    t->harts_run_on |= 1UL << h->index;
+    swtch(&h->scheduler, &t->context);
+    h = this_hart();
+    h->current = NULL;
+}
+
+void sched_loop(void)
+{
+    struct hart *h = this_hart();
+    assert(policy);
+    for (;;) {
+        // Interrupts on between threads, so an idle hart takes ticks and IPIs.
+        intr_on();
+        harts_run_pending_call();
+        struct thread *t = policy->pick_next(h);
+        if (!t) {
+            policy->balance(h);
+            wfi();  // the next tick (always armed) or an IPI ends it
+            continue;
+        }
+        spin_lock(&t->lock);
+        assert(t->state == T_RUNNABLE);
+        run(h, t);
+        spin_unlock(&t->lock);
+    }
+}

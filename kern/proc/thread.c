@@ -1,0 +1,217 @@
+// Threads (see thread.h): a fixed table, kernel stacks from the page allocator,
+// and xv6's sleep/wakeup on a channel for every kind of waiting.
+#include "proc/thread.h"
+#include "lib/assert.h"
+#include "lib/console.h"
+#include "lib/string.h"
+#include "mm/kalloc.h"
+#include "proc/sched.h"
+
+static struct thread threads[NTHREAD];
+static int next_id = 1;  // guarded by threads_lock
+// Guards allocation of table slots, and is the condition lock of thread_join().
+static struct spinlock threads_lock = SPINLOCK_INIT("threads");
+
+void thread_init(void)
+{
+    for (int i = 0; i < NTHREAD; i++)
+        spin_init(&threads[i].lock, "thread");
+}
+
+struct thread *thread_current(void)
+{
+    push_off();
+    struct thread *t = this_hart()->current;
+    pop_off();
+    return t;
+}
+
+// Where every new thread starts, on its own stack, holding its t->lock (taken by
+// the scheduler that switched to it).
+static void thread_start(void)
+{
+    struct thread *t = thread_current();
+    spin_unlock(&t->lock);
+    t->fn(t->arg);
+    thread_exit(0);
+}
+
+static struct thread *thread_alloc(void)
+{
+    uint8_t *stack = kalloc_page();
+    if (!stack)
+        return NULL;
+    spin_lock(&threads_lock);
+    for (int i = 0; i < NTHREAD; i++) {
+        struct thread *t = &threads[i];
+        spin_lock(&t->lock);
+        if (t->state == T_UNUSED) {
+            t->state = T_SLEEPING;  // not runnable until the creator says so
+            t->id = next_id++;
+            spin_unlock(&t->lock);
+            spin_unlock(&threads_lock);
+            t->kstack = stack;
+            return t;
+        }
+        spin_unlock(&t->lock);
+    }
+    spin_unlock(&threads_lock);
+    kfree_page(stack);
+    return NULL;
+}
+
+struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name,
+                                    int priority, uint64_t affinity)
+{
+    if (priority < PRIO_MIN || priority > PRIO_MAX || affinity == 0)
+        return NULL;
+    struct thread *t = thread_alloc();
+    if (!t)
+        return NULL;
+    t->fn = fn;
+    t->arg = arg;
+    str_copy(t->name, name, sizeof t->name);
+    t->exit_value = 0;
+    t->joined = false;
+    t->chan = NULL;
+    t->wake_time = 0;
+    t->priority = priority;
+    t->affinity = affinity;
+    t->harts_run_on = 0;
+    t->last_hart = NULL;
+    memset(&t->context, 0, sizeof t->context);
+    t->context.ra = (uint64_t)thread_start;
+    t->context.sp = (uint64_t)t->kstack + KSTACK_SIZE;
+    spin_lock(&t->lock);
+    sched_make_runnable(t);
+    spin_unlock(&t->lock);
+    return t;
+}
+
+// Changes a queued thread's place by taking it off its run queue and back on.
+static void requeue(struct thread *t, int priority, uint64_t affinity)
+{
+    bool queued = t->state == T_RUNNABLE;
+    if (queued)
+        sched_dequeue(t);
+    t->priority = priority;
+    t->affinity = affinity;
+    if (queued)
+        sched_enqueue(t);
+}
+
+int thread_set_priority(struct thread *t, int priority)
+{
+    if (priority < PRIO_MIN || priority > PRIO_MAX)
+        return -1;
+    spin_lock(&t->lock);
+    requeue(t, priority, t->affinity);
+    spin_unlock(&t->lock);
+    return 0;
+}
+
+int thread_set_affinity(struct thread *t, uint64_t affinity)
+{
+    if (affinity == 0)
+        return -1;
+    spin_lock(&t->lock);
+    requeue(t, t->priority, affinity);
+    spin_unlock(&t->lock);
+    // A thread that may no longer run where it is moves at once.
+    if (t == thread_current() && !(affinity & (1UL << this_hart()->index)))
+        sched_yield();
+    return 0;
+}
+
+void thread_exit(long value)
+{
+    struct thread *t = thread_current();
+    assert(t);
+    // threads_lock first: a joiner checks the state under it, so the wakeup
+    // cannot fall between its check and its sleep.
+    spin_lock(&threads_lock);
+    thread_wakeup(t);  // a joiner sleeps on the thread itself
+    spin_lock(&t->lock);
+    t->exit_value = value;
+    t->state = T_ZOMBIE;
+    spin_unlock(&threads_lock);
+    sched_switch();
+    panic("thread: a zombie ran again");
+}
+
+long thread_join(struct thread *t)
+{
+    spin_lock(&threads_lock);
+    for (;;) {
+        spin_lock(&t->lock);
+        bool done = t->state == T_ZOMBIE;
+        spin_unlock(&t->lock);
+        if (done)
+            break;
+        thread_sleep_on(t, &threads_lock);
+    }
+    // The zombie's hart released t->lock after switching away: its stack is free.
+    spin_lock(&t->lock);
+    long value = t->exit_value;
+    kfree_page(t->kstack);
+    t->kstack = NULL;
+    t->state = T_UNUSED;
+    spin_unlock(&t->lock);
+    spin_unlock(&threads_lock);
+    return value;
+}
+
+void thread_sleep_on(const void *chan, struct spinlock *lk)
+{
+    struct thread *t = thread_current();
+    // Once t->lock is held no wakeup can be missed: thread_wakeup() takes it too.
+    spin_lock(&t->lock);
+    spin_unlock(lk);
+    t->chan = chan;
+    t->state = T_SLEEPING;
+    sched_switch();
+    t->chan = NULL;
+    spin_unlock(&t->lock);
+    spin_lock(lk);
+}
+
+void thread_wakeup(const void *chan)
+{
+    struct thread *me = thread_current();
+    for (int i = 0; i < NTHREAD; i++) {
+        struct thread *t = &threads[i];
+        if (t == me)
+            continue;
+        spin_lock(&t->lock);
+        if (t->state == T_SLEEPING && t->chan == chan && chan)
+            sched_make_runnable(t);
+        spin_unlock(&t->lock);
+    }
+}
+
+// Wakes timed sleepers whose time has come. Reads without the lock first: most
+// threads are not sleeping, and the check is repeated under the lock.
+void thread_wake_expired(uint64_t now);
+void thread_wake_expired(uint64_t now)
+{
+    for (int i = 0; i < NTHREAD; i++) {
+        struct thread *t = &threads[i];
+        if (READ_ONCE(t->state) != T_SLEEPING || READ_ONCE(t->wake_time) == 0)
+            continue;
+        spin_lock(&t->lock);
+        if (t->state == T_SLEEPING && t->wake_time && t->wake_time <= now) {
+            t->wake_time = 0;
+            sched_make_runnable(t);
+        }
+        spin_unlock(&t->lock);
+    }
+}
+
+int thread_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < NTHREAD; i++)
+        if (READ_ONCE(threads[i].state) != T_UNUSED)
+            n++;
+    return n;
+}
