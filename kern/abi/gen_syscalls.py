@@ -1,0 +1,119 @@
+"""Generates the system call numbers, the kernel's dispatch table and the user stubs
+from syscalls.list, so the three can never disagree.
+
+    gen_syscalls.py LIST SYSNUM_H KERNEL_TABLE_C USER_STUBS_C
+"""
+
+import re
+import sys
+
+LINE = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s*$")
+ARG = re.compile(r"^(.*?)(\w+)$")
+
+
+def parse(text):
+    calls = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = LINE.match(line)
+        if not m:
+            raise SystemExit(f"syscalls.list:{n}: cannot parse: {raw}")
+        number, name, args = int(m.group(1)), m.group(2), m.group(3).strip()
+        params = []
+        for a in (x.strip() for x in args.split(",") if x.strip()):
+            am = ARG.match(a)
+            params.append((am.group(1).strip(), am.group(2)))
+        if len(params) > 6:
+            raise SystemExit(f"syscalls.list:{n}: {name} has more than 6 arguments")
+        calls.append((number, name, params))
+    numbers = [c[0] for c in calls]
+    names = [c[1] for c in calls]
+    if len(set(numbers)) != len(numbers) or len(set(names)) != len(names):
+        raise SystemExit("syscalls.list: a number or a name is used twice")
+    return calls
+
+
+def kernel_type(ctype):
+    # The kernel sees user pointers as numbers it must check and copy, never deref.
+    return "uaddr_t" if "*" in ctype else ctype
+
+
+def sysnum_h(calls):
+    out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
+           "#pragma once", ""]
+    out += [f"#define SYS_{name} {number}" for number, name, _ in calls]
+    out += ["", f"#define SYS_COUNT {max(c[0] for c in calls) + 1}", ""]
+    return "\n".join(out)
+
+
+def kernel_table_c(calls):
+    out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
+           "// Each wrapper casts the raw argument registers to the declared types.",
+           '#include "proc/syscall.h"', ""]
+    for number, name, params in calls:
+        decl = ", ".join(f"{kernel_type(t)} {n}" for t, n in params) or "void"
+        out.append(f"long sys_{name}({decl});")
+    out.append("")
+    for number, name, params in calls:
+        casts = ", ".join(f"({kernel_type(t)})a[{i}]" for i, (t, _) in enumerate(params))
+        body = [f"    return sys_{name}({casts});"]
+        if not params:
+            body.insert(0, "    (void)a;")
+        out += [f"static long call_{name}(const uint64_t *a)", "{"] + body + ["}", ""]
+    out.append("const struct syscall_entry syscall_table[SYS_COUNT] = {")
+    for number, name, params in calls:
+        out.append(f'    [SYS_{name}] = {{ call_{name}, "{name}" }},')
+    out += ["};", ""]
+    return "\n".join(out)
+
+
+def user_stubs_c(calls):
+    out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
+           "// One stub per system call: arguments in a0-a5, the number in a7, ecall.",
+           "#include <shuttle/syscalls.h>", ""]
+    for number, name, params in calls:
+        decl = ", ".join(f"{t} {n}" for t, n in params) or "void"
+        regs = []
+        for i, (t, n) in enumerate(params):
+            regs.append(f'    register long a{i} asm("a{i}") = (long)({n});')
+        if not params:
+            regs.append('    register long a0 asm("a0");')
+        ins = ", ".join(f'"r"(a{i})' for i in range(1, len(params)))
+        out += [f"long sys_{name}({decl})", "{"] + regs + [
+            f'    register long a7 asm("a7") = SYS_{name};',
+            '    asm volatile("ecall"',
+            f'                 : "{"+r" if params else "=r"}"(a0)',
+            f'                 : "r"(a7){", " + ins if ins else ""}',
+            '                 : "memory");',
+            "    return a0;", "}", ""]
+    return "\n".join(out)
+
+
+def user_decls_h(calls):
+    out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
+           "// The system calls, as user programs call them. Each returns a value >= 0 or a",
+           "// negative E_* from <abi/errno.h>.",
+           "#pragma once", "", "#include <stdint.h>", "#include <abi/types.h>",
+           "#include <abi/errno.h>", "#include <abi/sysnum.h>", ""]
+    for number, name, params in calls:
+        decl = ", ".join(f"{t} {n}" for t, n in params) or "void"
+        out.append(f"long sys_{name}({decl});")
+    out.append("")
+    return "\n".join(out)
+
+
+def generate(list_path, outputs):
+    with open(list_path) as f:
+        calls = parse(f.read())
+    makers = {"sysnum.h": sysnum_h, "syscall_table.c": kernel_table_c,
+              "syscall_stubs.c": user_stubs_c, "syscalls.h": user_decls_h}
+    for path in outputs:
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        with open(path, "w") as f:
+            f.write(makers[name](calls))
+
+
+if __name__ == "__main__":
+    generate(sys.argv[1], sys.argv[2:])

@@ -1,0 +1,74 @@
+// The layouts the kernel and user programs share, pinned with static_assert so a
+// change on one side cannot silently disagree with the other.
+#pragma once
+
+#include <stdint.h>
+
+typedef int32_t handle_t;
+
+// Pseudo-handles every process has without a table entry.
+#define H_SELF        ((handle_t)-1)  // the calling process
+#define H_SELF_THREAD ((handle_t)-2)  // the calling thread
+
+// Rights a handle carries. handle_dup and handle_give can only remove rights.
+#define RIGHT_READ     (1u << 0)   // map a region readable
+#define RIGHT_WRITE    (1u << 1)   // map a region writable
+#define RIGHT_EXEC     (1u << 2)   // map a region executable
+#define RIGHT_MEM      (1u << 3)   // allocate, map, unmap, protect, write in a process
+#define RIGHT_THREAD   (1u << 4)   // create threads in a process
+#define RIGHT_WAIT     (1u << 5)   // wait for a process, join a thread
+#define RIGHT_KILL     (1u << 6)   // kill a process
+#define RIGHT_SCHED    (1u << 7)   // set a thread's priority and affinity
+#define RIGHT_DUP      (1u << 8)   // duplicate the handle
+#define RIGHT_TRANSFER (1u << 9)   // give the handle to another process
+#define RIGHT_ALL      ((1u << 10) - 1)
+
+// Page protections for mem_alloc, mem_protect and region_map.
+#define PROT_READ  1u
+#define PROT_WRITE 2u
+#define PROT_EXEC  4u
+
+// Scheduling.
+#define PRIORITY_MIN     0
+#define PRIORITY_MAX     7
+#define PRIORITY_DEFAULT 4
+
+// Exit statuses the kernel gives a process that did not call process_exit.
+#define EXIT_FAULT  0x1000  // killed for a fault (the kernel prints why)
+#define EXIT_KILLED 0x2000  // killed by process_kill
+
+// User address space (Sv39 lower half). Nothing is mapped below USER_MIN, so a
+// null pointer faults.
+#define USER_MIN       0x10000ULL
+#define USER_MAX       0x4000000000ULL  // first address above user space
+#define USER_STACK_TOP 0x3fff000000ULL  // the main thread's stack grows down from here
+
+#define DEBUG_WRITE_MAX 4096  // bytes one debug_write may print
+
+// What sys_stats fills in.
+struct sys_stats {
+    uint64_t free_pages;      // pages the page allocator has free now
+    uint64_t total_pages;     // pages it had at boot
+    uint64_t handles;         // handle table entries in use, all processes
+    uint64_t threads;         // threads that exist (any state but unused)
+    uint64_t processes;       // processes that exist
+    uint64_t nharts;          // harts online
+    uint64_t context_switches;  // summed over all harts
+    uint64_t ticks;           // timer interrupts, summed over all harts
+};
+_Static_assert(sizeof(struct sys_stats) == 64, "struct sys_stats is part of the ABI");
+
+// What a new process finds at the address its first thread gets in a0: written by
+// whoever builds the process (the kernel for init, user/lib's spawn for the rest).
+#define STARTUP_MAGIC 0x5368757474ULL  // "Shutt"
+#define STARTUP_MAX_HANDLES 8
+struct startup {
+    uint64_t magic;
+    uint64_t argc;
+    uint64_t argv;        // char *argv[argc + 1] in the new process
+    handle_t handles[STARTUP_MAX_HANDLES];  // given to it; 0 where none
+};
+_Static_assert(sizeof(struct startup) == 56, "struct startup is part of the ABI");
+
+// Which startup handle is which.
+#define STARTUP_H_BOOTFS 0  // init only: a region holding the boot archive (cpio)
