@@ -48,14 +48,23 @@ def sysnum_h(calls):
     return "\n".join(out)
 
 
-def kernel_table_c(calls):
+def kernel_decls_h(calls):
     out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
-           "// Each wrapper casts the raw argument registers to the declared types.",
-           '#include "proc/syscall.h"', ""]
+           "// The kernel's sys_<name> functions, as the dispatch table calls them.",
+           "#pragma once", "", "#include <stdint.h>", '#include "abi/types.h"', "",
+           "typedef uint64_t uaddr_t;  // a user address: a number to check, never a pointer",
+           ""]
     for number, name, params in calls:
         decl = ", ".join(f"{kernel_type(t)} {n}" for t, n in params) or "void"
         out.append(f"long sys_{name}({decl});")
     out.append("")
+    return "\n".join(out)
+
+
+def kernel_table_c(calls):
+    out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
+           "// Each wrapper casts the raw argument registers to the declared types.",
+           '#include "proc/syscall.h"', ""]
     for number, name, params in calls:
         casts = ", ".join(f"({kernel_type(t)})a[{i}]" for i, (t, _) in enumerate(params))
         body = [f"    return sys_{name}({casts});"]
@@ -108,6 +117,7 @@ def generate(list_path, outputs):
     with open(list_path) as f:
         calls = parse(f.read())
     makers = {"sysnum.h": sysnum_h, "syscall_table.c": kernel_table_c,
+              "sys_decls.h": kernel_decls_h,
               "syscall_stubs.c": user_stubs_c, "syscalls.h": user_decls_h}
     for path in outputs:
         name = path.replace("\\", "/").rsplit("/", 1)[-1]

@@ -32,6 +32,10 @@ struct hart {
 
     // The scheduler (proc/sched.c), this hart only:
     struct thread *current;     // the thread running here, or NULL
+    uint64_t satp;              // the address space loaded (mm/vm.c)
+    struct process *loaded;     // whose page table satp holds; holds a reference
+    struct process *to_put;     // a reference to drop once back in sched_loop
+    struct thread *fp_owner;    // whose user FP registers the f registers hold
     struct context scheduler;   // sched_loop()'s registers while a thread runs
     uint64_t slice_ticks;       // ticks the current thread has run this turn
     uint64_t context_switches;  // threads switched to

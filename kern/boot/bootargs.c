@@ -1,5 +1,6 @@
 // The boot-argument parser (see bootargs.h).
 #include "boot/bootargs.h"
+#include "lib/fmt.h"
 #include "lib/string.h"
 
 static bool is_space(char c)
@@ -101,4 +102,14 @@ bool bootargs_flag(const struct bootargs *b, const char *key)
     const char *v = bootargs_get(b, key);
     return v && (v[0] == '\0' || strcmp(v, "1") == 0 || strcmp(v, "on") == 0 ||
                  strcmp(v, "yes") == 0 || strcmp(v, "true") == 0);
+}
+
+void bootargs_word(const struct bootarg *a, char *buf, int size)
+{
+    // The parser put a NUL where the '=' was: a flag's value is the key's own NUL.
+    bool had_equals = a->value != a->key + strlen(a->key);
+    if (had_equals)
+        fmt_snprintf(buf, size, "%s=%s", a->key, a->value);
+    else
+        fmt_snprintf(buf, size, "%s", a->key);
 }

@@ -32,5 +32,7 @@ const char *bootargs_get(const struct bootargs *b, const char *key);
 bool bootargs_number(const struct bootargs *b, const char *key, uint64_t *out);
 // True when key is present as a flag or with value "1", "on", "yes" or "true".
 bool bootargs_flag(const struct bootargs *b, const char *key);
+// The word as it was written: "key=value", or "key" for a bare flag.
+void bootargs_word(const struct bootarg *a, char *buf, int size);
 // Parses a number the way bootargs_number does; false when s is not one.
 bool parse_number(const char *s, uint64_t *out);

@@ -267,7 +267,9 @@ void ktest_start(const char *names, const char *nonce)
     run_args.names = names;
     run_args.nonce = nonce;
     // Pinned: harts_run_on_all() must start and end on the same hart.
-    if (!thread_create_kernel(ktest_thread, NULL, "ktest", PRIO_DEFAULT,
-                              1UL << this_hart()->index))
+    struct thread *t = thread_create_kernel(ktest_thread, NULL, "ktest", PRIO_DEFAULT,
+                                            1UL << this_hart()->index);
+    if (!t)
         panic("ktest: cannot create the test thread");
+    thread_put(t);  // it runs on its own reference
 }

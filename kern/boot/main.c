@@ -16,6 +16,8 @@
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 #include "mm/vm.h"
+#include "proc/init.h"
+#include "proc/process.h"
 #include "proc/sched.h"
 #include "sbi/sbi.h"
 
@@ -91,6 +93,7 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     printf("memory: %lu pages free\n", (unsigned long)kalloc_free_count());
 
     thread_init();
+    process_init();
     uint64_t quantum = 1;
     bootargs_number(&bootargs, "quantum", &quantum);
     const char *policy = bootargs_get(&bootargs, "sched");
@@ -111,7 +114,7 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
         printf("boot: powering off as asked\n");
         power_off(POWER_OK);
     } else {
-        printf("boot: nothing to run yet (try BOOTARGS=ktest=all); idling\n");
+        init_start(&platform, &bootargs);
     }
     sched_loop();
 }

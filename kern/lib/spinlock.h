@@ -5,12 +5,16 @@
 //
 //   1. ktest_lock          kernel self-tests' shared state (boot/ktest.c,
 //                          proc/sched_ktest.c)
-//   2. threads_lock        thread table slots; the condition lock of thread_join()
-//   3. t->lock             one thread's state (proc/thread.h); at most one at a time,
+//   2. procs_lock          process table slots (proc/process.c)
+//   3. threads_lock        thread table slots; the condition lock of thread_join()
+//   4. p->lock             one process's state and handle table (proc/process.h);
+//                          the condition lock of process_wait()
+//   5. t->lock             one thread's state (proc/thread.h); at most one at a time,
 //                          held across a context switch (proc/sched.h)
-//   4. runqueue_lock       the global policy's run queue (proc/sched_global.c)
-//   5. kalloc_lock         the free page list (mm/kalloc.c)
-//   6. console_lock        kernel console output (lib/console.c); printf may be
+//   6. runqueue_lock       the global policy's run queue (proc/sched_global.c)
+//   7. p->vm_lock          the user half of one process's page table (mm/uvm.c)
+//   8. kalloc_lock         the free page list (mm/kalloc.c)
+//   9. console_lock        kernel console output (lib/console.c); printf may be
 //                          called with any lock above held, so it comes last
 //
 // A spinlock disables interrupts on its hart while held (push_off), so an interrupt

@@ -1,10 +1,11 @@
-// The C string and memory functions the kernel uses. The host unit tests take
-// the C library's instead, so pure kernel code builds in both places.
+// The C string and memory functions the kernel uses. The host unit tests and user
+// programs (SHUTTLE_USER, built with picolibc) take the C library's instead, so pure
+// kernel code (the ELF and cpio readers) builds in all three places.
 #pragma once
 
 #include <stddef.h>
 
-#ifdef HOST_TEST
+#if defined(HOST_TEST) || defined(SHUTTLE_USER)
 #include <string.h>
 #else
 void *memset(void *dst, int c, size_t n);

@@ -1,6 +1,7 @@
 // The physical page allocator (see kalloc.h). A free page holds the link to the
-// next one and a marker, so freeing a page twice is caught rather than corrupting
-// the list.
+// next one and a marker, so a page written while free is caught. Every page has a
+// reference count (one 32-bit word per page, in an array carved from memory at
+// boot), so a page mapped into several address spaces is freed by the last unmap.
 #include "mm/kalloc.h"
 #include "lib/assert.h"
 #include "lib/spinlock.h"
@@ -24,10 +25,35 @@ static struct {
 
 static uint64_t total_pages;
 static uint64_t mem_lo, mem_hi;  // physical bounds of what was freed, for checks
+static uint32_t *page_refs;      // indexed by (pa - mem_lo) / PAGE_SIZE; atomic
 
 static bool page_is_memory(uint64_t pa)
 {
     return pa >= mem_lo && pa < mem_hi && (pa & (PAGE_SIZE - 1)) == 0;
+}
+
+bool kalloc_manages(uint64_t pa)
+{
+    return page_refs && page_is_memory(pa);
+}
+
+static uint32_t *refs_of(void *page)
+{
+    uint64_t pa = V2P(page);
+    if (!kalloc_manages(pa))
+        panic("kalloc: %p is not an allocatable page", page);
+    return &page_refs[(pa - mem_lo) / PAGE_SIZE];
+}
+
+void kpage_get(void *page)
+{
+    if (__atomic_fetch_add(refs_of(page), 1, __ATOMIC_RELAXED) == 0)
+        panic("kalloc: taking a reference to free page %p", page);
+}
+
+uint32_t kpage_refs(void *page)
+{
+    return __atomic_load_n(refs_of(page), __ATOMIC_RELAXED);
 }
 
 static void free_list_push(struct free_page *fp)
@@ -42,14 +68,14 @@ static void free_list_push(struct free_page *fp)
 
 void kfree_page(void *page)
 {
-    uint64_t pa = V2P(page);
-    if (!page_is_memory(pa))
-        panic("kalloc: freeing %p, which is not an allocatable page", page);
-    struct free_page *fp = page;
-    if (fp->mark == FREE_MARK)
+    // Acquire-release: the last holder's writes happen before the page is reused.
+    uint32_t before = __atomic_fetch_sub(refs_of(page), 1, __ATOMIC_ACQ_REL);
+    if (before == 0)
         panic("kalloc: page %p freed twice", page);
+    if (before > 1)
+        return;  // someone else still has it
     memset(page, JUNK, PAGE_SIZE);
-    free_list_push(fp);
+    free_list_push(page);
 }
 
 void *kalloc_page(void)
@@ -65,6 +91,7 @@ void *kalloc_page(void)
         return NULL;
     if (fp->mark != FREE_MARK)
         panic("kalloc: free page %p was written while free", fp);
+    __atomic_store_n(refs_of(fp), 1, __ATOMIC_RELAXED);
     fp->next = (void *)0x0505050505050505ULL;
     fp->mark = 0x0505050505050505ULL;
     return fp;
@@ -113,6 +140,24 @@ static bool page_reserved(const struct platform *p, uint64_t pa, uint64_t dtb_pa
     return false;
 }
 
+// The first run of free pages long enough for the reference counts.
+static uint64_t find_refs_home(const struct platform *p, uint64_t bytes, uint64_t dtb_pa,
+                               uint64_t dtb_size)
+{
+    uint64_t need = PAGE_ROUND_UP(bytes) / PAGE_SIZE;
+    for (int i = 0; i < p->nmemory; i++) {
+        uint64_t lo = PAGE_ROUND_UP(p->memory[i].base);
+        uint64_t hi = PAGE_ROUND_DOWN(p->memory[i].base + p->memory[i].size);
+        uint64_t run = 0;
+        for (uint64_t pa = lo; pa < hi; pa += PAGE_SIZE) {
+            run = page_reserved(p, pa, dtb_pa, dtb_size) ? 0 : run + 1;
+            if (run == need)
+                return pa - (need - 1) * PAGE_SIZE;
+        }
+    }
+    panic("kalloc: no room for the page reference counts (%lu bytes)", (unsigned long)bytes);
+}
+
 void kalloc_init(const struct platform *p, uint64_t dtb_pa, uint64_t dtb_size)
 {
     mem_lo = UINT64_MAX;
@@ -122,11 +167,16 @@ void kalloc_init(const struct platform *p, uint64_t dtb_pa, uint64_t dtb_size)
         mem_lo = MIN(mem_lo, lo);
         mem_hi = MAX(mem_hi, hi);
     }
+    uint64_t refs_bytes = (mem_hi - mem_lo) / PAGE_SIZE * sizeof(uint32_t);
+    uint64_t refs_pa = find_refs_home(p, refs_bytes, dtb_pa, dtb_size);
+    page_refs = P2V(refs_pa);
+    memset(page_refs, 0, refs_bytes);
     for (int i = 0; i < p->nmemory; i++) {
         uint64_t lo = PAGE_ROUND_UP(p->memory[i].base);
         uint64_t hi = PAGE_ROUND_DOWN(p->memory[i].base + p->memory[i].size);
         for (uint64_t pa = lo; pa < hi; pa += PAGE_SIZE) {
-            if (page_reserved(p, pa, dtb_pa, dtb_size))
+            if (page_reserved(p, pa, dtb_pa, dtb_size) ||
+                (pa >= refs_pa && pa < refs_pa + refs_bytes))
                 continue;
             // Not kfree_page(): filling every page with junk at boot costs
             // more than the whole rest of the boot under emulation.

@@ -35,6 +35,11 @@ static pte_t *walk(pagetable_t root, uint64_t va, int level, bool alloc)
     return &table[VPN(va, level)];
 }
 
+pte_t *vm_walk(pagetable_t root, uint64_t va, bool alloc)
+{
+    return walk(root, va, 0, alloc);
+}
+
 pte_t *vm_lookup(pagetable_t root, uint64_t va, int *level)
 {
     pagetable_t table = root;
@@ -110,9 +115,20 @@ void vm_init(const struct platform *p)
         kmap(p->test_base, PAGE_SIZE, PTE_R | PTE_W, "the test device");
 }
 
+void vm_switch(pagetable_t pt)
+{
+    uint64_t satp = MAKE_SATP(V2P(pt));
+    struct hart *h = this_hart();
+    if (h->satp == satp)
+        return;
+    h->satp = satp;
+    // Without ASIDs every switch flushes the TLB, global kernel entries too.
+    sfence_vma();
+    w_satp(satp);
+    sfence_vma();
+}
+
 void vm_init_hart(void)
 {
-    sfence_vma();
-    w_satp(MAKE_SATP(V2P(kernel_pagetable)));
-    sfence_vma();
+    vm_switch(kernel_pagetable);
 }

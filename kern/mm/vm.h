@@ -25,10 +25,15 @@ extern pagetable_t kernel_pagetable;
 
 void vm_init(const struct platform *p);  // build the kernel page table (boot hart)
 void vm_init_hart(void);                 // switch this hart to it
+// Switch this hart to pt unless it already uses it.
+void vm_switch(pagetable_t pt);
 
 // Maps [va, va+size) to [pa, pa+size) with perm (PTE_R/W/X/U/G), using 2 MiB pages
 // where both addresses are aligned and 4 KiB pages elsewhere. Returns 0, or -1 when
 // a page-table page could not be allocated or a page is already mapped.
 int vm_map(pagetable_t root, uint64_t va, uint64_t pa, uint64_t size, uint64_t perm);
+// The 4 KiB-level PTE slot for va (valid or not), allocating page-table pages on the
+// way when alloc is set; NULL when one is missing or a larger page is in the way.
+pte_t *vm_walk(pagetable_t root, uint64_t va, bool alloc);
 // The leaf PTE for va, or NULL; *level is 0 for 4 KiB, 1 for 2 MiB, 2 for 1 GiB pages.
 pte_t *vm_lookup(pagetable_t root, uint64_t va, int *level);

@@ -6,6 +6,8 @@
 #include "lib/assert.h"
 #include "lib/console.h"
 #include "lib/string.h"
+#include "mm/vm.h"
+#include "proc/process.h"
 
 static const struct sched_policy *policy;
 static uint64_t quantum = 1;  // ticks a thread runs before the policy may preempt it
@@ -113,6 +115,24 @@ void sched_tick(void)
     }
 }
 
+// Puts p's page table in satp unless it is there already. The hart keeps a
+// reference to the process whose root it has loaded, so the root page cannot be
+// freed and reused under it; the old one is dropped back in sched_loop, where no
+// thread lock is held (dropping it may destroy a process).
+static void load_address_space(struct hart *h, struct process *p)
+{
+    __atomic_fetch_or(&p->harts_used, 1UL << h->index, __ATOMIC_RELEASE);
+    if (h->loaded == p) {
+        vm_switch(p->root);  // after the hart left it for the kernel's table
+        return;
+    }
+    kobj_get(&p->obj);
+    assert(!h->to_put);
+    h->to_put = h->loaded;
+    h->loaded = p;
+    vm_switch(p->root);
+}
+
 // Runs t on this hart until it gives the hart up. Caller holds t->lock.
 static void run(struct hart *h, struct thread *t)
 {
@@ -122,9 +142,12 @@ static void run(struct hart *h, struct thread *t)
     h->context_switches++;
     t->last_hart = h;
     t->harts_run_on |= 1UL << h->index;
+    if (t->process)
+        load_address_space(h, t->process);
     swtch(&h->scheduler, &t->context);
     h = this_hart();
     h->current = NULL;
+    thread_check_stack(t);
 }
 
 void sched_loop(void)
@@ -144,6 +167,14 @@ void sched_loop(void)
         spin_lock(&t->lock);
         assert(t->state == T_RUNNABLE);
         run(h, t);
+        bool exited = t->state == T_ZOMBIE;
         spin_unlock(&t->lock);
+        if (exited)
+            thread_put(t);  // its running reference: its stack is no longer in use
+        h = this_hart();
+        if (h->to_put) {
+            kobj_put(&h->to_put->obj);
+            h->to_put = NULL;
+        }
     }
 }

@@ -39,13 +39,30 @@ static struct leak_check leak_start(void)
 
 static void leak_end(struct leak_check before)
 {
+    // An exited thread is freed by its hart's scheduler just after the joiner
+    // sees it exit: give the last ones a moment.
     int threads = thread_count();
     uint64_t pages = kalloc_free_count();
+    for (int i = 0; i < 100 && (threads != before.threads || pages != before.pages); i++) {
+        sched_sleep_ns(1000000);
+        threads = thread_count();
+        pages = kalloc_free_count();
+    }
     if (threads != before.threads)
         ktest_fail("%d threads before the test, %d after", before.threads, threads);
     if (pages != before.pages)
         ktest_fail("%lu free pages before the test, %lu after", (unsigned long)before.pages,
                    (unsigned long)pages);
+}
+
+// Waits for t, drops the creator's reference, and returns its exit value.
+static long join(struct thread *t)
+{
+    long value = -1;
+    if (thread_join(t, &value) != 0)
+        ktest_fail("thread_join failed");
+    thread_put(t);
+    return value;
 }
 
 static struct thread *spawn(void (*fn)(void *), void *arg, int priority, uint64_t mask)
@@ -80,7 +97,7 @@ void ktest_sched_spread(void)
     for (int i = 0; i < n; i++) {
         if (!workers[i])
             continue;
-        long v = thread_join(workers[i]);
+        long v = join(workers[i]);
         if (v != i)
             ktest_fail("worker %d exited with %ld", i, v);
     }
@@ -119,8 +136,8 @@ void ktest_sched_preempt(void)
     struct thread *spinner = spawn(preempt_spinner, NULL, PRIO_DEFAULT, mask);
     struct thread *setter = spawn(preempt_setter, NULL, PRIO_DEFAULT, mask);
     if (setter)
-        thread_join(setter);
-    if (spinner && thread_join(spinner) != 1)
+        join(setter);
+    if (spinner && join(spinner) != 1)
         ktest_fail("a spinning thread kept its hart for 2 s: no preemption");
     leak_end(before);
 }
@@ -148,7 +165,7 @@ void ktest_sched_sleep(void)
         t[i] = spawn(sleeper, (void *)(uint64_t)i, PRIO_DEFAULT, ~0UL);
     for (int i = 0; i < n; i++)
         if (t[i])
-            thread_join(t[i]);
+            join(t[i]);
     uint64_t tick = timer_ms_to_ticks(1000 / TICK_HZ);
     for (int i = 0; i < n; i++) {
         if (sleep_lateness[i] < 0)
@@ -202,7 +219,7 @@ void ktest_sched_priority(void)
     struct thread *all[] = { gate, low, mid, high };
     for (int i = 0; i < 4; i++)
         if (all[i])
-            thread_join(all[i]);
+            join(all[i]);
     thread_set_priority(me, PRIO_DEFAULT);
     if (order_count != 3 || order[0] != 3 || order[1] != 2 || order[2] != 1)
         ktest_fail("threads of priority high, mid, low ran in the order %d %d %d "
@@ -235,6 +252,6 @@ void ktest_sched_affinity(void)
                 t[n++] = spawn(pinned_worker, NULL, PRIO_DEFAULT, 1UL << h);
     for (int i = 0; i < n; i++)
         if (t[i])
-            thread_join(t[i]);
+            join(t[i]);
     leak_end(before);
 }

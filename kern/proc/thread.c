@@ -1,16 +1,20 @@
 // Threads (see thread.h): a fixed table, kernel stacks from the page allocator,
 // and xv6's sleep/wakeup on a channel for every kind of waiting.
 #include "proc/thread.h"
+#include "abi/errno.h"
 #include "lib/assert.h"
 #include "lib/console.h"
 #include "lib/string.h"
 #include "mm/kalloc.h"
+#include "proc/process.h"
 #include "proc/sched.h"
 
 static struct thread threads[NTHREAD];
 static int next_id = 1;  // guarded by threads_lock
 // Guards allocation of table slots, and is the condition lock of thread_join().
 static struct spinlock threads_lock = SPINLOCK_INIT("threads");
+
+void user_return(void);  // proc/usertrap.c
 
 void thread_init(void)
 {
@@ -26,66 +30,206 @@ struct thread *thread_current(void)
     return t;
 }
 
+void thread_check_stack(struct thread *t)
+{
+    if (*(uint64_t *)t->kstack != KSTACK_CANARY)
+        panic("thread: kernel stack overflow in thread %d (%s)", t->id, t->name);
+}
+
 // Where every new thread starts, on its own stack, holding its t->lock (taken by
 // the scheduler that switched to it).
 static void thread_start(void)
 {
     struct thread *t = thread_current();
     spin_unlock(&t->lock);
+    if (t->process)
+        user_return();
     t->fn(t->arg);
     thread_exit(0);
 }
 
-static struct thread *thread_alloc(void)
+// A table slot in T_EMBRYO with a stack, one reference for its running and one for
+// the creator, or NULL.
+static struct thread *thread_alloc(const char *name, int priority, uint64_t affinity)
 {
+    if (priority < PRIO_MIN || priority > PRIO_MAX || affinity == 0)
+        return NULL;
     uint8_t *stack = kalloc_page();
     if (!stack)
         return NULL;
     spin_lock(&threads_lock);
     for (int i = 0; i < NTHREAD; i++) {
         struct thread *t = &threads[i];
+        if (t->state != T_UNUSED)  // changes only under threads_lock
+            continue;
         spin_lock(&t->lock);
-        if (t->state == T_UNUSED) {
-            t->state = T_SLEEPING;  // not runnable until the creator says so
-            t->id = next_id++;
-            spin_unlock(&t->lock);
-            spin_unlock(&threads_lock);
-            t->kstack = stack;
-            return t;
-        }
+        t->state = T_EMBRYO;
+        t->id = next_id++;
         spin_unlock(&t->lock);
+        spin_unlock(&threads_lock);
+        kobj_init(&t->obj, KOBJ_THREAD);
+        kobj_get(&t->obj);
+        t->kstack = stack;
+        *(uint64_t *)stack = KSTACK_CANARY;
+        t->tf = NULL;
+        t->process = NULL;
+        t->fn = NULL;
+        t->arg = NULL;
+        str_copy(t->name, name, sizeof t->name);
+        t->exit_value = 0;
+        t->killed = false;
+        t->chan = NULL;
+        t->wake_time = 0;
+        t->priority = priority;
+        t->affinity = affinity;
+        t->harts_run_on = 0;
+        t->last_hart = NULL;
+        memset(&t->context, 0, sizeof t->context);
+        t->context.ra = (uint64_t)thread_start;
+        t->context.sp = (uint64_t)t->kstack + KSTACK_SIZE;
+        return t;
     }
     spin_unlock(&threads_lock);
     kfree_page(stack);
     return NULL;
 }
 
+static void thread_start_running(struct thread *t)
+{
+    spin_lock(&t->lock);
+    sched_make_runnable(t);
+    spin_unlock(&t->lock);
+}
+
 struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name,
                                     int priority, uint64_t affinity)
 {
-    if (priority < PRIO_MIN || priority > PRIO_MAX || affinity == 0)
-        return NULL;
-    struct thread *t = thread_alloc();
+    struct thread *t = thread_alloc(name, priority, affinity);
     if (!t)
         return NULL;
     t->fn = fn;
     t->arg = arg;
-    str_copy(t->name, name, sizeof t->name);
-    t->exit_value = 0;
-    t->joined = false;
-    t->chan = NULL;
-    t->wake_time = 0;
-    t->priority = priority;
-    t->affinity = affinity;
-    t->harts_run_on = 0;
-    t->last_hart = NULL;
-    memset(&t->context, 0, sizeof t->context);
-    t->context.ra = (uint64_t)thread_start;
-    t->context.sp = (uint64_t)t->kstack + KSTACK_SIZE;
-    spin_lock(&t->lock);
-    sched_make_runnable(t);
-    spin_unlock(&t->lock);
+    thread_start_running(t);
     return t;
+}
+
+struct thread *thread_create_user(struct process *p, uint64_t pc, uint64_t sp, uint64_t a0,
+                                  int priority, uint64_t affinity)
+{
+    struct thread *t = thread_alloc(p->name, priority, affinity);
+    if (!t)
+        return NULL;
+    spin_lock(&p->lock);
+    bool alive = p->state == P_ALIVE && !p->exiting;
+    if (alive)
+        p->live_threads++;
+    spin_unlock(&p->lock);
+    if (!alive) {
+        thread_put(t);   // the creator's reference
+        thread_put(t);   // and the one it would have run with
+        return NULL;
+    }
+    kobj_get(&p->obj);
+    t->process = p;
+    t->tf = (struct trapframe *)(t->kstack + KSTACK_SIZE - sizeof(struct trapframe));
+    memset(t->tf, 0, sizeof *t->tf);
+    t->tf->sepc = pc;
+    TF_SP(t->tf) = sp;
+    TF_A(t->tf, 0) = a0;
+    t->context.sp = (uint64_t)t->tf;
+    thread_start_running(t);
+    return t;
+}
+
+void thread_exit(long value)
+{
+    struct thread *t = thread_current();
+    assert(t);
+    if (t->process)
+        process_thread_exited(t->process);
+    // threads_lock first: a joiner checks the state under it, so the wakeup
+    // cannot fall between its check and its sleep.
+    spin_lock(&threads_lock);
+    thread_wakeup(t);  // a joiner sleeps on the thread itself
+    spin_lock(&t->lock);
+    t->exit_value = value;
+    t->state = T_ZOMBIE;
+    spin_unlock(&threads_lock);
+    sched_switch();  // the scheduler drops the running reference after switching away
+    panic("thread: a zombie ran again");
+}
+
+long thread_join(struct thread *t, long *value)
+{
+    if (t == thread_current())
+        return E_DEADLK;
+    spin_lock(&threads_lock);
+    for (;;) {
+        spin_lock(&t->lock);
+        bool done = t->state == T_ZOMBIE;
+        *value = t->exit_value;
+        spin_unlock(&t->lock);
+        if (done) {
+            spin_unlock(&threads_lock);
+            return 0;
+        }
+        if (thread_killed(thread_current())) {
+            spin_unlock(&threads_lock);
+            return E_DEAD;
+        }
+        thread_sleep_on(t, &threads_lock);
+    }
+}
+
+void thread_put(struct thread *t)
+{
+    kobj_put(&t->obj);
+}
+
+void thread_destroy(struct thread *t)
+{
+    // The last reference: it exited (or never ran) and its hart has switched away.
+    thread_check_stack(t);
+    struct process *p = t->process;
+    kfree_page(t->kstack);
+    t->kstack = NULL;
+    t->tf = NULL;
+    t->process = NULL;
+    spin_lock(&threads_lock);
+    spin_lock(&t->lock);
+    t->state = T_UNUSED;
+    spin_unlock(&t->lock);
+    spin_unlock(&threads_lock);
+    if (p)
+        kobj_put(&p->obj);
+}
+
+void thread_sleep_on(const void *chan, struct spinlock *lk)
+{
+    struct thread *t = thread_current();
+    // Once t->lock is held no wakeup can be missed: thread_wakeup() takes it too.
+    spin_lock(&t->lock);
+    spin_unlock(lk);
+    t->chan = chan;
+    t->state = T_SLEEPING;
+    sched_switch();
+    t->chan = NULL;
+    spin_unlock(&t->lock);
+    spin_lock(lk);
+}
+
+void thread_wakeup(const void *chan)
+{
+    struct thread *me = thread_current();
+    for (int i = 0; i < NTHREAD; i++) {
+        struct thread *t = &threads[i];
+        if (t == me || !chan)
+            continue;
+        spin_lock(&t->lock);
+        if (t->state == T_SLEEPING && t->chan == chan)
+            sched_make_runnable(t);
+        spin_unlock(&t->lock);
+    }
 }
 
 // Changes a queued thread's place by taking it off its run queue and back on.
@@ -123,68 +267,25 @@ int thread_set_affinity(struct thread *t, uint64_t affinity)
     return 0;
 }
 
-void thread_exit(long value)
+bool thread_killed(struct thread *t)
 {
-    struct thread *t = thread_current();
-    assert(t);
-    // threads_lock first: a joiner checks the state under it, so the wakeup
-    // cannot fall between its check and its sleep.
-    spin_lock(&threads_lock);
-    thread_wakeup(t);  // a joiner sleeps on the thread itself
-    spin_lock(&t->lock);
-    t->exit_value = value;
-    t->state = T_ZOMBIE;
-    spin_unlock(&threads_lock);
-    sched_switch();
-    panic("thread: a zombie ran again");
+    return t && READ_ONCE(t->killed);
 }
 
-long thread_join(struct thread *t)
+void thread_kill_process(struct process *p)
 {
-    spin_lock(&threads_lock);
-    for (;;) {
-        spin_lock(&t->lock);
-        bool done = t->state == T_ZOMBIE;
-        spin_unlock(&t->lock);
-        if (done)
-            break;
-        thread_sleep_on(t, &threads_lock);
-    }
-    // The zombie's hart released t->lock after switching away: its stack is free.
-    spin_lock(&t->lock);
-    long value = t->exit_value;
-    kfree_page(t->kstack);
-    t->kstack = NULL;
-    t->state = T_UNUSED;
-    spin_unlock(&t->lock);
-    spin_unlock(&threads_lock);
-    return value;
-}
-
-void thread_sleep_on(const void *chan, struct spinlock *lk)
-{
-    struct thread *t = thread_current();
-    // Once t->lock is held no wakeup can be missed: thread_wakeup() takes it too.
-    spin_lock(&t->lock);
-    spin_unlock(lk);
-    t->chan = chan;
-    t->state = T_SLEEPING;
-    sched_switch();
-    t->chan = NULL;
-    spin_unlock(&t->lock);
-    spin_lock(lk);
-}
-
-void thread_wakeup(const void *chan)
-{
-    struct thread *me = thread_current();
     for (int i = 0; i < NTHREAD; i++) {
         struct thread *t = &threads[i];
-        if (t == me)
+        if (READ_ONCE(t->process) != p)
             continue;
         spin_lock(&t->lock);
-        if (t->state == T_SLEEPING && t->chan == chan && chan)
-            sched_make_runnable(t);
+        if (t->process == p && t->state != T_UNUSED && t->state != T_ZOMBIE) {
+            t->killed = true;
+            if (t->state == T_SLEEPING) {  // it leaves as soon as it runs
+                t->wake_time = 0;
+                sched_make_runnable(t);
+            }
+        }
         spin_unlock(&t->lock);
     }
 }

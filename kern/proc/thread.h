@@ -1,30 +1,43 @@
-// Threads: the unit the scheduler runs. For now every thread runs in the kernel;
-// user threads (a process, a trap frame) come with user mode.
+// Threads: the unit the scheduler runs. A kernel thread runs a C function; a user
+// thread belongs to a process and runs its code in user mode, entering the kernel
+// through traps (its registers then sit in the trapframe at the top of its stack).
 //
-//   thread_create_kernel(fn, arg, ...)   a runnable thread that calls fn(arg)
-//   thread_exit(value)                   end the calling thread
-//   thread_join(t, &value)               wait for t to exit, collect its value, free it
-//   thread_current()                     the thread running on this hart, or NULL
-//   thread_sleep_on(chan, lk)            block until thread_wakeup(chan); lk is released
-//                                        while asleep and held again on return
+// A thread is a kernel object: its handles and its own running each hold a
+// reference, and the last reference frees it. It exits once (thread_exit), becoming
+// a zombie whose exit value thread_join can collect.
+//
+//   thread_create_kernel(fn, arg, ...)  a runnable kernel thread calling fn(arg)
+//   thread_create_user(p, pc, sp, a0, ...) a runnable user thread in process p
+//   thread_exit(value)                  end the calling thread
+//   thread_join(t, &value)              wait for t to exit and get its value
+//   thread_put(t)                       drop a reference (the creator's, after join)
+//   thread_sleep_on(chan, lk)           block until thread_wakeup(chan); lk is released
+//                                       while asleep and held again on return
 #pragma once
 
 #include "arch/context.h"
+#include "arch/trapframe.h"
 #include "lib/spinlock.h"
 #include "lib/types.h"
+#include "proc/object.h"
 
-#define NTHREAD 128
-#define KSTACK_SIZE 4096  // one page per kernel stack
+#define NTHREAD 256
+#define KSTACK_SIZE 4096  // one page per kernel stack, trapframe included
+#define KSTACK_CANARY 0x5afe57ac4ca11e57ULL  // at the bottom: overwritten = overflow
 
 enum thread_state {
     T_UNUSED,
+    T_EMBRYO,    // being set up by its creator
     T_RUNNABLE,  // on a run queue
     T_RUNNING,   // on a hart
     T_SLEEPING,  // waiting for a wakeup on chan, or for wake_time
-    T_ZOMBIE,    // exited, not yet joined
+    T_ZOMBIE,    // exited, not yet freed
 };
 
+struct process;
+
 struct thread {
+    struct kobject obj;
     struct spinlock lock;
 
     // t->lock must be held when using these:
@@ -32,7 +45,7 @@ struct thread {
     const void *chan;        // what a T_SLEEPING thread waits for (NULL: a timed sleep)
     uint64_t wake_time;      // time CSR value at which a timed sleep ends, or 0
     long exit_value;
-    bool joined;             // someone is in thread_join() for it
+    bool killed;             // leave at the next kernel boundary
 
     // Scheduler state, guarded by the policy's run queue lock:
     struct thread *rq_next;  // link in a run queue
@@ -42,6 +55,8 @@ struct thread {
     // Owned by the thread itself (or its creator before it runs):
     struct context context;  // saved by swtch() when it is not running
     uint8_t *kstack;         // KSTACK_SIZE bytes
+    struct trapframe *tf;    // user threads: at the top of kstack
+    struct process *process; // NULL for kernel threads; holds a reference
     void (*fn)(void *arg);
     void *arg;
     int id;
@@ -51,17 +66,23 @@ struct thread {
 };
 
 void thread_init(void);
-// priority PRIO_MIN..PRIO_MAX; affinity a mask of harts[] indexes. NULL when out of
-// threads or memory, or the arguments are out of range.
 struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name,
                                     int priority, uint64_t affinity);
+struct thread *thread_create_user(struct process *p, uint64_t pc, uint64_t sp, uint64_t a0,
+                                  int priority, uint64_t affinity);
+__attribute__((noreturn)) void thread_exit(long value);
+// 0 with t's exit value, E_DEADLK for oneself, E_DEAD when the caller is killed.
+long thread_join(struct thread *t, long *value);
+void thread_put(struct thread *t);
+void thread_destroy(struct thread *t);  // from kobj_put: the last reference went
+struct thread *thread_current(void);
+void thread_sleep_on(const void *chan, struct spinlock *lk);
+void thread_wakeup(const void *chan);
 // 0, or -1 for a priority out of range / an empty mask. A thread moved off its hart
 // by its new mask moves at once when it is the caller, at its next switch otherwise.
 int thread_set_priority(struct thread *t, int priority);
 int thread_set_affinity(struct thread *t, uint64_t affinity);
-__attribute__((noreturn)) void thread_exit(long value);
-long thread_join(struct thread *t);
-struct thread *thread_current(void);
-void thread_sleep_on(const void *chan, struct spinlock *lk);
-void thread_wakeup(const void *chan);
+bool thread_killed(struct thread *t);
+void thread_kill_process(struct process *p);  // every thread of p: killed, woken
+void thread_check_stack(struct thread *t);    // panics on a smashed canary
 int thread_count(void);  // threads not T_UNUSED, for leak checks

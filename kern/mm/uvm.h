@@ -1,0 +1,50 @@
+// User address spaces: the lower half of a process's page table (the upper half is
+// the kernel's, shared). Every function here takes the process's vm_lock itself and
+// fails with E_DEAD once the process is torn down.
+//
+// User pages are 4 KiB. A mapped page from the allocator holds a page reference, so
+// the same page can be mapped in several places (regions) and is freed by the last
+// unmap; pages the allocator does not manage (the boot archive) are never freed.
+//
+// Checked user access: copy_in / copy_out walk the page table in software and fail
+// with E_FAULT on any address that is not mapped user-accessible with the needed
+// permission, so no user pointer is ever dereferenced by the kernel.
+#pragma once
+
+#include "abi/types.h"
+#include "mm/vm.h"
+
+struct process;
+#include "kern/sys_decls.h"  // uaddr_t
+
+// A page table whose upper half maps the kernel, or NULL.
+pagetable_t uvm_create(void);
+// Frees every user page and page-table page of the lower half; the root stays, for
+// harts that still have it loaded (they reach only kernel addresses through it).
+void uvm_free_user(pagetable_t pt);
+// uvm_free_user, then the root.
+void uvm_destroy(pagetable_t pt);
+
+// 0 or E_RANGE: [va, va + len) page-aligned, non-empty, inside user space.
+long uvm_check_range(uint64_t va, uint64_t len);
+// 0 or E_INVAL: prot is readable, and only PROT_READ | PROT_WRITE | PROT_EXEC.
+long uvm_check_prot(uint32_t prot);
+
+// Maps zeroed pages at [va, va + len). E_EXIST when a page there is mapped (nothing
+// is changed then), E_NOMEM.
+long uvm_alloc(struct process *p, uint64_t va, uint64_t len, uint32_t prot);
+// Maps npages pages, the i-th at physical page_pa(ctx, i).
+long uvm_map_phys(struct process *p, uint64_t va, uint64_t npages,
+                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx,
+                  uint32_t prot);
+// Unmaps whatever is mapped in [va, va + len).
+long uvm_unmap(struct process *p, uint64_t va, uint64_t len);
+// Changes the protection of [va, va + len): E_NOENT unless every page is mapped.
+long uvm_protect(struct process *p, uint64_t va, uint64_t len, uint32_t prot);
+
+// Copies between kernel memory and p's user memory. 0 or E_FAULT.
+long copy_in(struct process *p, void *dst, uaddr_t src, uint64_t len);
+long copy_out(struct process *p, uaddr_t dst, const void *src, uint64_t len);
+// Like copy_out, but writes any mapped user page, writable or not (mem_write: a
+// loader fills a text page before making it read-only).
+long copy_out_any(struct process *p, uaddr_t dst, const void *src, uint64_t len);

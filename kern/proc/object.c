@@ -1,0 +1,110 @@
+// Kernel objects and handle tables (see object.h).
+#include "proc/object.h"
+#include "abi/errno.h"
+#include "lib/assert.h"
+#include "proc/process.h"
+#include "proc/region.h"
+#include "proc/thread.h"
+
+static uint64_t handles_in_use;  // atomic, for leak checks
+
+void kobj_init(struct kobject *o, enum kobj_type type)
+{
+    o->type = type;
+    __atomic_store_n(&o->refs, 1, __ATOMIC_RELAXED);
+}
+
+void kobj_get(struct kobject *o)
+{
+    if (__atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED) == 0)
+        panic("object: reference taken to a destroyed object (type %d)", o->type);
+}
+
+void kobj_put(struct kobject *o)
+{
+    uint32_t before = __atomic_fetch_sub(&o->refs, 1, __ATOMIC_ACQ_REL);
+    if (before == 0)
+        panic("object: reference dropped twice (type %d)", o->type);
+    if (before > 1)
+        return;
+    switch (o->type) {
+    case KOBJ_PROCESS: process_destroy((struct process *)o); break;
+    case KOBJ_THREAD: thread_destroy((struct thread *)o); break;
+    case KOBJ_REGION: region_destroy((struct region *)o); break;
+    default: panic("object: destroying an object of unknown type %d", o->type);
+    }
+}
+
+// Handle values are index + 1, so 0 is never a handle.
+static struct handle *entry(struct process *p, handle_t h)
+{
+    if (h < 1 || h > NHANDLE)
+        return NULL;
+    return &p->handles[h - 1];
+}
+
+long handle_install(struct process *p, struct kobject *o, uint32_t rights)
+{
+    spin_lock(&p->lock);
+    if (p->state != P_ALIVE || p->exiting) {
+        spin_unlock(&p->lock);
+        return E_DEAD;
+    }
+    for (int i = 0; i < NHANDLE; i++) {
+        if (!p->handles[i].obj) {
+            kobj_get(o);
+            p->handles[i] = (struct handle){ o, rights & RIGHT_ALL };
+            spin_unlock(&p->lock);
+            __atomic_fetch_add(&handles_in_use, 1, __ATOMIC_RELAXED);
+            return i + 1;
+        }
+    }
+    spin_unlock(&p->lock);
+    return E_LIMIT;
+}
+
+long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
+                   struct kobject **out)
+{
+    spin_lock(&p->lock);
+    struct handle *e = entry(p, h);
+    long err = 0;
+    if (!e || !e->obj || (type != KOBJ_NONE && e->obj->type != type))
+        err = E_BADHANDLE;
+    else if ((e->rights & rights) != rights)
+        err = E_RIGHTS;
+    else {
+        kobj_get(e->obj);
+        *out = e->obj;
+    }
+    spin_unlock(&p->lock);
+    return err;
+}
+
+long handle_remove(struct process *p, handle_t h)
+{
+    spin_lock(&p->lock);
+    struct handle *e = entry(p, h);
+    if (!e || !e->obj) {
+        spin_unlock(&p->lock);
+        return E_BADHANDLE;
+    }
+    struct kobject *o = e->obj;
+    e->obj = NULL;
+    e->rights = 0;
+    spin_unlock(&p->lock);
+    __atomic_fetch_sub(&handles_in_use, 1, __ATOMIC_RELAXED);
+    kobj_put(o);  // outside p->lock: destroying o may take other locks
+    return 0;
+}
+
+void handle_close_all(struct process *p)
+{
+    for (int h = 1; h <= NHANDLE; h++)
+        handle_remove(p, h);
+}
+
+uint64_t handle_count(void)
+{
+    return __atomic_load_n(&handles_in_use, __ATOMIC_RELAXED);
+}

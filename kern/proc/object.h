@@ -1,0 +1,50 @@
+// Kernel objects and handles.
+//
+// Every object a user program can name (a process, a thread, a memory region; IPC
+// objects later) starts with a struct kobject: its type and a reference count. A
+// process names objects only through its handle table: a small integer indexes an
+// entry holding a reference and the rights this handle grants.
+//
+//   kobj_get / kobj_put      take / drop a reference; the last put destroys the object
+//   handle_install(p, o, r)  a new handle in p's table for o with rights r (takes a ref)
+//   handle_lookup(p, h, type, rights, &o)
+//                            the object behind h, checked for its type and rights,
+//                            with a reference the caller must put
+//   handle_remove(p, h)      close h
+//   handle_close_all(p)      at process exit
+#pragma once
+
+#include "abi/types.h"
+#include "lib/types.h"
+
+enum kobj_type {
+    KOBJ_NONE = 0,
+    KOBJ_PROCESS,
+    KOBJ_THREAD,
+    KOBJ_REGION,
+};
+
+struct kobject {
+    enum kobj_type type;
+    uint32_t refs;  // atomic
+};
+
+struct handle {
+    struct kobject *obj;  // NULL: a free entry
+    uint32_t rights;
+};
+
+#define NHANDLE 64  // handles per process
+
+struct process;
+
+void kobj_init(struct kobject *o, enum kobj_type type);  // one reference
+void kobj_get(struct kobject *o);
+void kobj_put(struct kobject *o);
+
+long handle_install(struct process *p, struct kobject *o, uint32_t rights);
+long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
+                   struct kobject **out);
+long handle_remove(struct process *p, handle_t h);
+void handle_close_all(struct process *p);
+uint64_t handle_count(void);  // handles in use in every process

@@ -1,0 +1,160 @@
+// Processes (see process.h).
+#include "proc/process.h"
+#include "abi/errno.h"
+#include "boot/harts.h"
+#include "lib/assert.h"
+#include "lib/console.h"
+#include "lib/string.h"
+#include "mm/kalloc.h"
+#include "mm/uvm.h"
+#include "proc/sched.h"
+#include "proc/thread.h"
+#include "sbi/sbi.h"
+
+static struct process procs[NPROC];
+static struct spinlock procs_lock = SPINLOCK_INIT("procs");  // slot allocation
+static int next_pid = 1;  // guarded by procs_lock
+
+void process_init(void)
+{
+    for (int i = 0; i < NPROC; i++) {
+        spin_init(&procs[i].lock, "process");
+        spin_init(&procs[i].vm_lock, "vm");
+    }
+}
+
+struct process *process_create(const char *name)
+{
+    pagetable_t pt = uvm_create();
+    if (!pt)
+        return NULL;
+    spin_lock(&procs_lock);
+    for (int i = 0; i < NPROC; i++) {
+        struct process *p = &procs[i];
+        if (p->state != P_UNUSED)
+            continue;
+        spin_lock(&p->lock);
+        p->state = P_ALIVE;
+        p->pid = next_pid++;
+        kobj_init(&p->obj, KOBJ_PROCESS);
+        p->live_threads = 0;
+        p->exiting = false;
+        p->exit_status = 0;
+        memset(p->handles, 0, sizeof p->handles);
+        str_copy(p->name, name, sizeof p->name);
+        p->pagetable = pt;
+        p->root = pt;
+        p->harts_used = 0;
+        spin_unlock(&p->lock);
+        spin_unlock(&procs_lock);
+        return p;
+    }
+    spin_unlock(&procs_lock);
+    uvm_destroy(pt);
+    return NULL;
+}
+
+struct process *process_current(void)
+{
+    struct thread *t = thread_current();
+    return t ? t->process : NULL;
+}
+
+void process_exit_all(struct process *p, int status)
+{
+    spin_lock(&p->lock);
+    if (!p->exiting) {
+        p->exiting = true;
+        p->exit_status = status;
+    }
+    spin_unlock(&p->lock);
+    thread_kill_process(p);
+}
+
+// The last thread is gone: free memory and handles now, keep the status.
+static void process_teardown(struct process *p)
+{
+    handle_close_all(p);
+    spin_lock(&p->vm_lock);
+    pagetable_t pt = p->pagetable;
+    p->pagetable = NULL;
+    spin_unlock(&p->vm_lock);
+    uvm_free_user(pt);
+    spin_lock(&p->lock);
+    p->state = P_ZOMBIE;
+    spin_unlock(&p->lock);
+    thread_wakeup(p);  // process_wait sleeps on the process
+}
+
+void process_thread_exited(struct process *p)
+{
+    spin_lock(&p->lock);
+    bool last = --p->live_threads == 0;
+    if (last && !p->exiting) {
+        p->exiting = true;  // every thread returned: status 0 unless one was given
+    }
+    spin_unlock(&p->lock);
+    if (last) {
+        // The exiting thread still runs on this page table: leave it first.
+        vm_init_hart();
+        process_teardown(p);
+    }
+}
+
+long process_wait(struct process *p, int *status)
+{
+    spin_lock(&p->lock);
+    while (p->state != P_ZOMBIE) {
+        if (thread_killed(thread_current())) {
+            spin_unlock(&p->lock);
+            return E_DEAD;
+        }
+        thread_sleep_on(p, &p->lock);
+    }
+    *status = p->exit_status;
+    spin_unlock(&p->lock);
+    return 0;
+}
+
+void process_destroy(struct process *p)
+{
+    // The last reference: no handle names it, no thread runs in it.
+    spin_lock(&p->lock);
+    assert(p->live_threads == 0);
+    bool never_ran = p->state == P_ALIVE;
+    spin_unlock(&p->lock);
+    if (never_ran)
+        process_teardown(p);  // created, then closed before any thread started
+    // No hart has the root in satp: each holds a reference while it does.
+    kfree_page(p->root);
+    p->root = NULL;
+    spin_lock(&procs_lock);
+    spin_lock(&p->lock);
+    p->state = P_UNUSED;
+    spin_unlock(&p->lock);
+    spin_unlock(&procs_lock);
+}
+
+int process_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < NPROC; i++)
+        if (READ_ONCE(procs[i].state) != P_UNUSED)
+            n++;
+    return n;
+}
+
+void process_tlb_flush(struct process *p, uint64_t va, uint64_t len)
+{
+    sfence_vma();
+    uint64_t used = __atomic_load_n(&p->harts_used, __ATOMIC_ACQUIRE);
+    struct hart *me = this_hart();
+    for (int i = 0; i < nharts; i++) {
+        if (!(used & (1UL << i)) || &harts[i] == me || !harts[i].online)
+            continue;
+        struct sbiret r = sbi_remote_sfence_vma(1, harts[i].hartid, va, len);
+        if (r.error)
+            panic("vm: remote sfence.vma on hart %lu: %s", (unsigned long)harts[i].hartid,
+                  sbi_strerror(r.error));
+    }
+}

@@ -1,0 +1,58 @@
+// Processes: an address space, a handle table and the threads running in them.
+//
+// A process lives while a thread runs in it or a handle names it. When its last thread
+// exits (or it is killed, or one thread calls process_exit) it becomes a zombie: its
+// memory and handles are freed at once and only its exit status remains, for
+// process_wait, until the last handle to it is closed.
+#pragma once
+
+#include "abi/types.h"
+#include "lib/spinlock.h"
+#include "mm/vm.h"
+#include "proc/object.h"
+
+#define NPROC 64
+
+enum process_state { P_UNUSED, P_ALIVE, P_ZOMBIE };
+
+struct process {
+    struct kobject obj;
+    struct spinlock lock;
+
+    // p->lock must be held when using these:
+    enum process_state state;
+    int live_threads;       // threads not yet exited
+    bool exiting;           // process_exit or a kill: threads leave at their next chance
+    int exit_status;
+    struct handle handles[NHANDLE];
+
+    // Set at creation, then read-only:
+    int pid;
+    char name[16];
+    pagetable_t pagetable;  // user half private, kernel half shared with every process;
+                            // NULL once torn down (then only root remains)
+    pagetable_t root;       // the same page, kept until the process is destroyed: a hart
+                            // that still has it in satp holds a reference (sched.c)
+    struct spinlock vm_lock;  // guards the user half of pagetable (mm/uvm.c)
+
+    uint64_t harts_used;    // atomic: harts that may hold its TLB entries
+};
+
+void process_init(void);
+// A new empty process (no memory, no threads) with one reference, or NULL.
+struct process *process_create(const char *name);
+// The process the calling thread runs in (NULL for a kernel thread).
+struct process *process_current(void);
+// Ends the process: every thread leaves at its next kernel boundary. The first call's
+// status wins.
+void process_exit_all(struct process *p, int status);
+// Called by each user thread as it exits; the last one tears the process down.
+void process_thread_exited(struct process *p);
+// Waits for p to become a zombie and returns its status (or E_DEAD when the waiter
+// itself is being killed).
+long process_wait(struct process *p, int *status);
+int process_count(void);
+// Destroy, when the last reference goes (object.c calls it).
+void process_destroy(struct process *p);
+// TLB: after changing p's page table, fence every hart that may have cached it.
+void process_tlb_flush(struct process *p, uint64_t va, uint64_t len);

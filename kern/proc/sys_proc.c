@@ -1,0 +1,272 @@
+// System calls for threads, processes and handles (see kern/abi/syscalls.list).
+// Each checks every argument and returns a negative E_* rather than trusting it.
+#include "boot/harts.h"
+#include "dev/power.h"
+#include "dev/timer.h"
+#include "lib/console.h"
+#include "lib/string.h"
+#include "mm/kalloc.h"
+#include "proc/process.h"
+#include "proc/sched.h"
+#include "proc/syscall.h"
+#include "proc/thread.h"
+
+// The process a handle names, with a reference the caller puts (process_put).
+static long get_process(handle_t h, uint32_t rights, struct process **out)
+{
+    struct process *self = process_current();
+    if (h == H_SELF) {
+        kobj_get(&self->obj);
+        *out = self;
+        return 0;
+    }
+    struct kobject *o;
+    long err = handle_lookup(self, h, KOBJ_PROCESS, rights, &o);
+    if (!err)
+        *out = (struct process *)o;
+    return err;
+}
+
+static long get_thread(handle_t h, uint32_t rights, struct thread **out)
+{
+    if (h == H_SELF_THREAD) {
+        struct thread *t = thread_current();
+        kobj_get(&t->obj);
+        *out = t;
+        return 0;
+    }
+    struct kobject *o;
+    long err = handle_lookup(process_current(), h, KOBJ_THREAD, rights, &o);
+    if (!err)
+        *out = (struct thread *)o;
+    return err;
+}
+
+// ---- threads ------------------------------------------------------------------------
+
+long sys_thread_exit(long value)
+{
+    thread_exit(value);
+}
+
+long sys_yield(void)
+{
+    sched_yield();
+    return 0;
+}
+
+long sys_sleep(uint64_t ns)
+{
+    sched_sleep_ns(ns);
+    return thread_killed(thread_current()) ? E_DEAD : 0;
+}
+
+long sys_thread_create(handle_t process, uint64_t entry, uint64_t stack, uint64_t arg)
+{
+    if (entry < USER_MIN || entry >= USER_MAX || stack > USER_MAX || stack % 16)
+        return E_RANGE;
+    struct process *p;
+    long err = get_process(process, RIGHT_THREAD, &p);
+    if (err)
+        return err;
+    struct thread *t = thread_create_user(p, entry, stack, arg, PRIO_DEFAULT, ~0UL);
+    kobj_put(&p->obj);
+    if (!t)
+        return E_LIMIT;
+    long h = handle_install(process_current(), &t->obj,
+                            RIGHT_WAIT | RIGHT_SCHED | RIGHT_DUP | RIGHT_TRANSFER);
+    thread_put(t);  // the handle holds it now (or nothing does: it still runs)
+    return h;
+}
+
+long sys_thread_join(handle_t thread, uaddr_t value)
+{
+    struct thread *t;
+    long err = get_thread(thread, RIGHT_WAIT, &t);
+    if (err)
+        return err;
+    long v = 0;
+    err = thread_join(t, &v);
+    thread_put(t);
+    if (!err && value)
+        err = copy_out(process_current(), value, &v, sizeof v);
+    return err;
+}
+
+long sys_thread_set_priority(handle_t thread, int priority)
+{
+    if (priority < PRIORITY_MIN || priority > PRIORITY_MAX)
+        return E_INVAL;
+    struct thread *t;
+    long err = get_thread(thread, RIGHT_SCHED, &t);
+    if (err)
+        return err;
+    thread_set_priority(t, priority);
+    thread_put(t);
+    return 0;
+}
+
+long sys_thread_set_affinity(handle_t thread, uint64_t mask)
+{
+    uint64_t online = 0;
+    for (int i = 0; i < nharts; i++)
+        if (harts[i].online)
+            online |= 1UL << i;
+    if ((mask & online) == 0)
+        return E_INVAL;
+    struct thread *t;
+    long err = get_thread(thread, RIGHT_SCHED, &t);
+    if (err)
+        return err;
+    thread_set_affinity(t, mask & online);
+    thread_put(t);
+    return 0;
+}
+
+long sys_thread_self(void)
+{
+    return thread_current()->id;
+}
+
+long sys_hart_self(void)
+{
+    push_off();
+    long index = this_hart()->index;
+    pop_off();
+    return index;
+}
+
+// ---- processes ------------------------------------------------------------------------
+
+long sys_process_exit(int status)
+{
+    process_exit_all(process_current(), status);
+    thread_exit(status);
+}
+
+long sys_process_create(uaddr_t name, uint64_t name_len)
+{
+    char buf[16];
+    if (name_len == 0 || name_len >= sizeof buf)
+        return name_len == 0 ? E_INVAL : E_TOOBIG;
+    long err = copy_in(process_current(), buf, name, name_len);
+    if (err)
+        return err;
+    buf[name_len] = '\0';
+    struct process *p = process_create(buf);
+    if (!p)
+        return E_LIMIT;
+    long h = handle_install(process_current(), &p->obj, RIGHT_ALL);
+    kobj_put(&p->obj);  // the handle holds it now; closing it destroys an unstarted child
+    return h;
+}
+
+long sys_process_wait(handle_t process, uaddr_t status)
+{
+    struct process *p;
+    long err = get_process(process, RIGHT_WAIT, &p);
+    if (err)
+        return err;
+    if (p == process_current()) {
+        kobj_put(&p->obj);
+        return E_DEADLK;
+    }
+    int s = 0;
+    err = process_wait(p, &s);
+    kobj_put(&p->obj);
+    if (!err && status)
+        err = copy_out(process_current(), status, &s, sizeof s);
+    return err;
+}
+
+long sys_process_kill(handle_t process)
+{
+    struct process *p;
+    long err = get_process(process, RIGHT_KILL, &p);
+    if (err)
+        return err;
+    process_exit_all(p, EXIT_KILLED);
+    kobj_put(&p->obj);
+    return 0;
+}
+
+long sys_poweroff(int status)
+{
+    if (process_current()->pid != 1)
+        return E_PERM;  // only init
+    printf("init: power off (status %d)\n", status);
+    power_off(status == 0 ? POWER_OK : POWER_TESTS_FAILED);
+}
+
+// ---- handles ------------------------------------------------------------------------
+
+long sys_handle_close(handle_t handle)
+{
+    return handle_remove(process_current(), handle);
+}
+
+// A copy of the handle in process to, with rights cut down to the handle's own.
+static long copy_handle(struct process *to, handle_t handle, uint32_t rights,
+                        uint32_t need)
+{
+    struct process *self = process_current();
+    if (rights & ~RIGHT_ALL)
+        return E_INVAL;
+    struct kobject *o;
+    long err = handle_lookup(self, handle, KOBJ_NONE, need, &o);
+    if (err)
+        return err;
+    uint32_t have = self->handles[handle - 1].rights;  // stable: we hold a reference
+    long h = handle_install(to, o, rights & have);
+    kobj_put(o);
+    return h;
+}
+
+long sys_handle_dup(handle_t handle, uint32_t rights)
+{
+    return copy_handle(process_current(), handle, rights, RIGHT_DUP);
+}
+
+long sys_handle_give(handle_t process, handle_t handle, uint32_t rights)
+{
+    struct process *p;
+    long err = get_process(process, RIGHT_MEM, &p);
+    if (err)
+        return err;
+    long h = copy_handle(p, handle, rights, RIGHT_TRANSFER);
+    kobj_put(&p->obj);
+    return h;
+}
+
+// ---- the console before there is a console server ----------------------------------
+
+long sys_debug_write(uaddr_t buf, uint64_t len)
+{
+    if (len > DEBUG_WRITE_MAX)
+        return E_TOOBIG;
+    char *page = kalloc_page();
+    if (!page)
+        return E_NOMEM;
+    long err = copy_in(process_current(), page, buf, len);
+    if (!err)
+        printf("%.*s", (int)len, page);
+    kfree_page(page);
+    return err ? err : (long)len;
+}
+
+long sys_stats(uaddr_t out)
+{
+    struct sys_stats s = {
+        .free_pages = kalloc_free_count(),
+        .total_pages = kalloc_total_count(),
+        .handles = handle_count(),
+        .threads = (uint64_t)thread_count(),
+        .processes = (uint64_t)process_count(),
+        .nharts = (uint64_t)harts_online(),
+    };
+    for (int i = 0; i < nharts; i++) {
+        s.context_switches += READ_ONCE(harts[i].context_switches);
+        s.ticks += READ_ONCE(harts[i].ticks);
+    }
+    return copy_out(process_current(), out, &s, sizeof s);
+}
