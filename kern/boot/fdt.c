@@ -255,8 +255,8 @@ int fdt_walk(const struct fdt *f, fdt_visit_fn visit, void *ctx)
 
 bool fdt_reserved_entry(const struct fdt *f, int i, uint64_t *addr, uint64_t *size)
 {
-    uint32_t off = f->rsvmap_off + 16 * (uint32_t)i;
-    if (i < 0 || !in_bounds(off, 16, f->size))
+    uint64_t off = f->rsvmap_off + 16 * (uint64_t)i;
+    if (i < 0 || off > f->size || !in_bounds((uint32_t)off, 16, f->size))
         return false;
     const uint8_t *p = f->blob + off;
     *addr = fdt_read_cells(p, 2);

@@ -1,8 +1,13 @@
 // printf-style formatting (see fmt.h). Pure code: the host unit tests build it too.
 #include "lib/fmt.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+// Widths and precisions are cut to this: a wild '*' argument must not make one
+// conversion print for minutes.
+#define MAX_COUNT (1 << 20)
 
 struct spec {
     bool left;      // '-': pad on the right
@@ -82,17 +87,15 @@ static void put_number(struct out *o, const struct spec *s, uint64_t magnitude, 
         pad(o, ' ', s->width - body);
 }
 
-// C's '#' makes the first octal digit a 0, adding one only when needed.
+// C's '#' makes the first octal digit a 0, adding one only when the digits (with
+// any precision zeros) do not already start with one.
 static void put_octal(struct out *o, struct spec *s, uint64_t v)
 {
-    if (s->alt) {
-        int digits = 0;
-        for (uint64_t t = v; t; t >>= 3)
-            digits++;
-        if (s->precision <= digits)
-            s->precision = digits + 1;
-    }
-    put_number(o, s, v, 8, false, "");
+    int digits = 0;
+    for (uint64_t t = v; t; t >>= 3)
+        digits++;
+    bool leading_zero = (v == 0 && s->precision != 0) || s->precision > digits;
+    put_number(o, s, v, 8, false, s->alt && !leading_zero ? "0" : "");
 }
 
 static int64_t signed_arg(const struct spec *s, va_list *ap)
@@ -128,7 +131,7 @@ static int parse_count(const char **fmt, va_list *ap)
     }
     int n = 0;
     while (**fmt >= '0' && **fmt <= '9') {
-        if (n < 100000)
+        if (n <= MAX_COUNT)
             n = n * 10 + (**fmt - '0');
         (*fmt)++;
     }
@@ -148,21 +151,26 @@ static void parse_spec(const char **fmt, va_list *ap, struct spec *s)
             s->alt = true;
         else if (**fmt == '+')
             s->sign = '+';
-        else if (**fmt == ' ' && s->sign != '+')
-            s->sign = ' ';
+        else if (**fmt == ' ') {
+            if (s->sign != '+')  // '+' wins over ' ' whatever their order
+                s->sign = ' ';
+        }
         else
             break;
     }
-    s->width = parse_count(fmt, ap);
-    if (s->width < 0) {  // a negative '*' width means '-'
+    int width = parse_count(fmt, ap);
+    if (width < 0) {  // a negative '*' width means '-'
         s->left = true;
-        s->width = -s->width;
+        width = width == INT_MIN ? MAX_COUNT : -width;
     }
+    s->width = width > MAX_COUNT ? MAX_COUNT : width;
     if (**fmt == '.') {
         (*fmt)++;
         s->precision = parse_count(fmt, ap);
         if (s->precision < 0)
-            s->precision = -1;
+            s->precision = -1;  // a negative '*' precision means none
+        else if (s->precision > MAX_COUNT)
+            s->precision = MAX_COUNT;
     }
     if (**fmt == 'h') {
         (*fmt)++;
@@ -204,10 +212,13 @@ static void put_conversion(struct out *o, struct spec *s, char conv, va_list *ap
         break;
     }
     case 'p': put_number(o, s, (uintptr_t)va_arg(*ap, void *), 16, false, "0x"); break;
-    case 'c': {
-        char str[2] = { (char)va_arg(*ap, int), 0 };
-        s->precision = -1;
-        put_string(o, s, str);
+    case 'c': {  // not through put_string: a NUL character is printed too
+        char c = (char)va_arg(*ap, int);
+        if (!s->left)
+            pad(o, ' ', s->width - 1);
+        put(o, c);
+        if (s->left)
+            pad(o, ' ', s->width - 1);
         break;
     }
     case 's': put_string(o, s, va_arg(*ap, const char *)); break;

@@ -32,9 +32,15 @@ static bool page_is_memory(uint64_t pa)
     return pa >= mem_lo && pa < mem_hi && (pa & (PAGE_SIZE - 1)) == 0;
 }
 
+// The reference count of a page the allocator never hands out (firmware, kernel
+// image, device tree, boot archive): such pages are never freed.
+#define REFS_RESERVED UINT32_MAX
+
 bool kalloc_manages(uint64_t pa)
 {
-    return page_refs && page_is_memory(pa);
+    return page_refs && page_is_memory(pa) &&
+           __atomic_load_n(&page_refs[(pa - mem_lo) / PAGE_SIZE], __ATOMIC_RELAXED) !=
+               REFS_RESERVED;
 }
 
 static uint32_t *refs_of(void *page)
@@ -43,6 +49,11 @@ static uint32_t *refs_of(void *page)
     if (!kalloc_manages(pa))
         panic("kalloc: %p is not an allocatable page", page);
     return &page_refs[(pa - mem_lo) / PAGE_SIZE];
+}
+
+static void set_refs(uint64_t pa, uint32_t refs)
+{
+    page_refs[(pa - mem_lo) / PAGE_SIZE] = refs;
 }
 
 void kpage_get(void *page)
@@ -170,7 +181,8 @@ void kalloc_init(const struct platform *p, uint64_t dtb_pa, uint64_t dtb_size)
     uint64_t refs_bytes = (mem_hi - mem_lo) / PAGE_SIZE * sizeof(uint32_t);
     uint64_t refs_pa = find_refs_home(p, refs_bytes, dtb_pa, dtb_size);
     page_refs = P2V(refs_pa);
-    memset(page_refs, 0, refs_bytes);
+    for (uint64_t pa = mem_lo; pa < mem_hi; pa += PAGE_SIZE)
+        set_refs(pa, REFS_RESERVED);  // until freed below
     for (int i = 0; i < p->nmemory; i++) {
         uint64_t lo = PAGE_ROUND_UP(p->memory[i].base);
         uint64_t hi = PAGE_ROUND_DOWN(p->memory[i].base + p->memory[i].size);
@@ -180,6 +192,7 @@ void kalloc_init(const struct platform *p, uint64_t dtb_pa, uint64_t dtb_size)
                 continue;
             // Not kfree_page(): filling every page with junk at boot costs
             // more than the whole rest of the boot under emulation.
+            set_refs(pa, 0);
             free_list_push(P2V(pa));
             total_pages++;
         }

@@ -39,6 +39,7 @@ struct process *process_create(const char *name)
         kobj_init(&p->obj, KOBJ_PROCESS);
         p->live_threads = 0;
         p->exiting = false;
+        p->torn_down = false;
         p->exit_status = 0;
         memset(p->handles, 0, sizeof p->handles);
         str_copy(p->name, name, sizeof p->name);
@@ -60,6 +61,8 @@ struct process *process_current(void)
     return t ? t->process : NULL;
 }
 
+static void process_teardown(struct process *p);
+
 void process_exit_all(struct process *p, int status)
 {
     spin_lock(&p->lock);
@@ -67,13 +70,24 @@ void process_exit_all(struct process *p, int status)
         p->exiting = true;
         p->exit_status = status;
     }
+    // A process no thread ever ran in has no last thread to tear it down.
+    bool idle = p->state == P_ALIVE && p->live_threads == 0;
     spin_unlock(&p->lock);
     thread_kill_process(p);
+    if (idle)
+        process_teardown(p);
 }
 
 // The last thread is gone: free memory and handles now, keep the status.
 static void process_teardown(struct process *p)
 {
+    // Once only: a kill can race with the last thread's exit or with destroy.
+    spin_lock(&p->lock);
+    bool first = !p->torn_down;
+    p->torn_down = true;
+    spin_unlock(&p->lock);
+    if (!first)
+        return;
     handle_close_all(p);
     spin_lock(&p->vm_lock);
     pagetable_t pt = p->pagetable;
@@ -121,10 +135,8 @@ void process_destroy(struct process *p)
     // The last reference: no handle names it, no thread runs in it.
     spin_lock(&p->lock);
     assert(p->live_threads == 0);
-    bool never_ran = p->state == P_ALIVE;
     spin_unlock(&p->lock);
-    if (never_ran)
-        process_teardown(p);  // created, then closed before any thread started
+    process_teardown(p);  // if it never ran, nothing did yet
     // No hart has the root in satp: each holds a reference while it does.
     kfree_page(p->root);
     p->root = NULL;

@@ -23,6 +23,7 @@ struct process {
     enum process_state state;
     int live_threads;       // threads not yet exited
     bool exiting;           // process_exit or a kill: threads leave at their next chance
+    bool torn_down;         // memory and handles freed (process_teardown ran)
     int exit_status;
     struct handle handles[NHANDLE];
 

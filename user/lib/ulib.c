@@ -1,0 +1,52 @@
+// The small helpers of ulib.h: the startup block and the argument words.
+#include "ulib.h"
+
+#include <string.h>
+
+const struct startup *ulib_startup;
+
+const struct startup *startup(void)
+{
+    return ulib_startup;
+}
+
+handle_t startup_handle(int i)
+{
+    if (!ulib_startup || i < 0 || i >= STARTUP_MAX_HANDLES)
+        return 0;
+    return ulib_startup->handles[i];
+}
+
+// The part of word after "key=", or NULL when word is not of that form.
+static const char *match_key(const char *word, const char *key)
+{
+    size_t n = strlen(key);
+    if (strncmp(word, key, n) != 0 || word[n] != '=')
+        return NULL;
+    return word + n + 1;
+}
+
+const char *arg_value(int argc, char *const argv[], const char *key)
+{
+    const char *value = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v = match_key(argv[i], key);
+        if (v)
+            value = v;
+    }
+    return value;
+}
+
+bool arg_flag(int argc, char *const argv[], const char *word)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], word) == 0 || match_key(argv[i], word))
+            return true;
+    return false;
+}
+
+const char *nonce_from_argv(int argc, char *const argv[])
+{
+    const char *v = arg_value(argc, argv, "nonce");
+    return v ? v : "";
+}
