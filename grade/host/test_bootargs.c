@@ -1,6 +1,6 @@
 // Tests of kern/boot/bootargs.c: splitting the -append line into words, looking
-// keys up (the last word wins), the limits on words and length, and parse_number
-// with its suffixes and overflow.
+// keys up (the last word wins), the limits on words and length, parse_number with
+// its suffixes and overflow, and giving a word back as it was written.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +153,13 @@ static void test_too_long(void)
     CHECK_EQ_INT(b.count, 16);
     CHECK_EQ_INT(b.dropped, 0);
     CHECK_EQ_INT(strlen(bootargs_get(&b, "f15")), 27);
+
+    // One character more in the last word: it would fit only without its NUL.
+    full[strlen(full) - 1] = 'y';  // the trailing space
+    bootargs_parse(&b, full);
+    CHECK_EQ_INT(b.count, 15);
+    CHECK_EQ_INT(b.dropped, 1);
+    CHECK(bootargs_get(&b, "f15") == NULL);
 }
 
 // parse_number on s: true and *out == want, or false when want_ok is false.
@@ -249,6 +256,25 @@ static void test_copies_line(void)
         CHECK(b.args[i].key >= b.text && b.args[i].key < b.text + sizeof b.text);
 }
 
+// bootargs_word gives each word back as it was written.
+static void test_word(void)
+{
+    struct bootargs b;
+    bootargs_parse(&b, "sched=global quiet key= =value a=b=c");
+    static const char *const words[] = { "sched=global", "quiet", "key=", "=value", "a=b=c" };
+    CHECK_EQ_INT(b.count, 5);
+    char buf[32];
+    for (int i = 0; i < b.count && i < 5; i++) {
+        memset(buf, '#', sizeof buf);
+        bootargs_word(&b.args[i], buf, sizeof buf);
+        CHECK_STR(buf, words[i]);
+    }
+    bootargs_word(&b.args[0], buf, 6);  // cut short, and terminated
+    CHECK_STR(buf, "sched");
+    bootargs_word(&b.args[1], buf, 1);
+    CHECK_STR(buf, "");
+}
+
 int main(void)
 {
     test_empty();
@@ -261,5 +287,6 @@ int main(void)
     test_parse_number();
     test_bootargs_number();
     test_copies_line();
+    test_word();
     return check_done("test_bootargs");
 }
