@@ -7,8 +7,9 @@ from syscalls.list, so the three can never disagree.
 import re
 import sys
 
-LINE = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s*$")
+LINE = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s*(@raw)?\s*$")
 ARG = re.compile(r"^(.*?)(\w+)$")
+RAW = "raw"
 
 
 def parse(text):
@@ -21,6 +22,9 @@ def parse(text):
         if not m:
             raise SystemExit(f"syscalls.list:{n}: cannot parse: {raw}")
         number, name, args = int(m.group(1)), m.group(2), m.group(3).strip()
+        if m.group(4):  # registers in, registers out: see syscalls.list
+            calls.append((number, name, RAW))
+            continue
         params = []
         for a in (x.strip() for x in args.split(",") if x.strip()):
             am = ARG.match(a)
@@ -55,7 +59,10 @@ def kernel_decls_h(calls):
            "typedef uint64_t uaddr_t;  // a user address: a number to check, never a pointer",
            ""]
     for number, name, params in calls:
-        decl = ", ".join(f"{kernel_type(t)} {n}" for t, n in params) or "void"
+        if params == RAW:
+            decl = "uint64_t *regs"
+        else:
+            decl = ", ".join(f"{kernel_type(t)} {n}" for t, n in params) or "void"
         out.append(f"long sys_{name}({decl});")
     out.append("")
     return "\n".join(out)
@@ -66,11 +73,14 @@ def kernel_table_c(calls):
            "// Each wrapper casts the raw argument registers to the declared types.",
            '#include "proc/syscall.h"', ""]
     for number, name, params in calls:
-        casts = ", ".join(f"({kernel_type(t)})a[{i}]" for i, (t, _) in enumerate(params))
-        body = [f"    return sys_{name}({casts});"]
+        if params == RAW:
+            body = [f"    return sys_{name}(a);"]
+        else:
+            casts = ", ".join(f"({kernel_type(t)})a[{i}]" for i, (t, _) in enumerate(params))
+            body = [f"    return sys_{name}({casts});"]
         if not params:
             body.insert(0, "    (void)a;")
-        out += [f"static long call_{name}(const uint64_t *a)", "{"] + body + ["}", ""]
+        out += [f"static long call_{name}(uint64_t *a)", "{"] + body + ["}", ""]
     out.append("const struct syscall_entry syscall_table[SYS_COUNT] = {")
     for number, name, params in calls:
         out.append(f'    [SYS_{name}] = {{ call_{name}, "{name}" }},')
@@ -83,6 +93,8 @@ def user_stubs_c(calls):
            "// One stub per system call: arguments in a0-a5, the number in a7, ecall.",
            "#include <shuttle/syscalls.h>", ""]
     for number, name, params in calls:
+        if params == RAW:
+            continue  # written by hand in user/lib/ipc.S
         decl = ", ".join(f"{t} {n}" for t, n in params) or "void"
         regs = []
         for i, (t, n) in enumerate(params):
@@ -107,6 +119,8 @@ def user_decls_h(calls):
            "#pragma once", "", "#include <stdint.h>", "#include <abi/types.h>",
            "#include <abi/errno.h>", "#include <abi/sysnum.h>", ""]
     for number, name, params in calls:
+        if params == RAW:
+            continue  # declared by user/lib/ipc.h with its own signature
         decl = ", ".join(f"{t} {n}" for t, n in params) or "void"
         out.append(f"long sys_{name}({decl});")
     out.append("")

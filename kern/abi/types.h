@@ -21,7 +21,9 @@ typedef int32_t handle_t;
 #define RIGHT_SCHED    (1u << 7)   // set a thread's priority and affinity
 #define RIGHT_DUP      (1u << 8)   // duplicate the handle
 #define RIGHT_TRANSFER (1u << 9)   // give the handle to another process
-#define RIGHT_ALL      ((1u << 10) - 1)
+#define RIGHT_SEND     (1u << 10)  // call / send on an endpoint; signal a notification
+#define RIGHT_RECV     (1u << 11)  // recv / reply on an endpoint; wait on a notification
+#define RIGHT_ALL      ((1u << 12) - 1)
 
 // Page protections for mem_alloc, mem_protect and region_map.
 #define PROT_READ  1u
@@ -71,4 +73,39 @@ struct startup {
 _Static_assert(sizeof(struct startup) == 56, "struct startup is part of the ABI");
 
 // Which startup handle is which.
-#define STARTUP_H_BOOTFS 0  // init only: a region holding the boot archive (cpio)
+#define STARTUP_H_BOOTFS   0  // a region holding the boot archive (cpio): init, pm
+#define STARTUP_H_UART     1  // init only: a region over the UART's registers
+#define STARTUP_H_UART_IRQ 2  // init only: the UART's interrupt line
+#define STARTUP_H_NS       3  // the name server's endpoint (every process but ns)
+#define STARTUP_H_STDIN    4  // streams (see user/lib/stream.h): endpoints with a badge
+#define STARTUP_H_STDOUT   5
+#define STARTUP_H_STDERR   6
+#define STARTUP_H_SPARE    7  // program-specific (e.g. pm's handle for init)
+
+// ---- IPC --------------------------------------------------------------------------
+//
+// The IPC calls pass the message in registers: a0 = the endpoint handle (the status
+// on return), a1..a4 = the message words (the reply or received words on return),
+// a5 = the address of a struct ipc_xfer or 0 (the sender's badge on return from a
+// receive), a6 = flags. user/lib/ipc.S moves a struct ipc_msg in and out of them.
+#define IPC_WORDS    4
+#define IPC_BUF_MAX  4096  // bytes one message may carry besides its words
+#define IPC_NONBLOCK 1u    // send / recv: E_AGAIN instead of waiting for the other side
+
+struct ipc_msg {
+    uint64_t w[IPC_WORDS];
+    uint64_t badge;  // out: the badge of the handle the sender used
+};
+_Static_assert(sizeof(struct ipc_msg) == 40, "struct ipc_msg is part of the ABI");
+
+// The optional parts of a message: a buffer the kernel copies, and one handle.
+struct ipc_xfer {
+    uint64_t send_buf, send_len;  // bytes to send (send_len <= IPC_BUF_MAX)
+    uint64_t recv_buf, recv_cap;  // room for bytes received
+    uint64_t recv_len;            // out: bytes received
+    handle_t send_handle;         // a handle to pass along (0: none); needs RIGHT_TRANSFER
+    uint32_t send_rights;         // the rights it keeps (cut down to the handle's own)
+    handle_t recv_handle;         // out: the handle received, or 0
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct ipc_xfer) == 56, "struct ipc_xfer is part of the ABI");

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 struct syscall_entry {
-    long (*call)(const uint64_t *args);  // casts the six argument registers
+    long (*call)(uint64_t *regs);  // a0..a7; @raw calls may write a1..a5 back
     const char *name;
 };
 

@@ -105,6 +105,6 @@ void syscall_dispatch(struct trapframe *tf)
         TF_A(tf, 0) = (uint64_t)E_NOSYS;
         return;
     }
-    const uint64_t *args = &TF_A(tf, 0);
-    TF_A(tf, 0) = (uint64_t)syscall_table[n].call(args);
+    uint64_t *regs = &TF_A(tf, 0);
+    TF_A(tf, 0) = (uint64_t)syscall_table[n].call(regs);
 }
