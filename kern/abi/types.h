@@ -60,6 +60,19 @@ struct sys_stats {
 };
 _Static_assert(sizeof(struct sys_stats) == 64, "struct sys_stats is part of the ABI");
 
+// What hart_stats fills in for one hart (index 0 .. nharts-1).
+struct hart_stats {
+    uint64_t online;            // 1 when the hart runs
+    uint64_t hartid;            // what SBI and the device tree call it
+    uint64_t current_pid;       // the process running there (0: a kernel thread or idle)
+    uint64_t runqueue_len;      // threads waiting to run that the hart could take
+    uint64_t context_switches;  // threads switched to
+    uint64_t ipis;              // software interrupts taken
+    uint64_t ticks;             // timer interrupts taken
+    uint64_t preemptions;       // threads the timer took the hart from
+};
+_Static_assert(sizeof(struct hart_stats) == 64, "struct hart_stats is part of the ABI");
+
 // What a new process finds at the address its first thread gets in a0: written by
 // whoever builds the process (the kernel for init, user/lib's spawn for the rest).
 #define STARTUP_MAGIC 0x5368757474ULL  // "Shutt"

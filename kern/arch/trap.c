@@ -5,6 +5,7 @@
 #include "arch/hart.h"
 #include "boot/harts.h"
 #include "dev/timer.h"
+#include "ipc/irq.h"
 #include "lib/assert.h"
 #include "lib/console.h"
 
@@ -62,6 +63,8 @@ void kernel_trap(struct kernel_frame *frame)
     } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
         clear_sip(SIP_SSIP);
         harts_ipi_interrupt();
+    } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_EXT)) {
+        irq_external_interrupt();
     } else {
         panic("trap: unexpected kernel trap: scause %#lx (%s) sepc %#lx stval %#lx "
               "ra %#lx sp %#lx",

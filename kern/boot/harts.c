@@ -5,6 +5,7 @@
 // secondary_main(), which sets up its own traps and timer and then says it is online.
 #include "boot/harts.h"
 #include "arch/asm.h"
+#include "dev/plic.h"
 #include "dev/timer.h"
 #include "lib/assert.h"
 #include "lib/console.h"
@@ -74,6 +75,7 @@ void hart_init_local(void)
     vm_init_hart();
     trap_init_hart();
     timer_init_hart();
+    plic_init_hart();
     w_sie(r_sie() | SIE_SSIE);
 }
 

@@ -7,6 +7,7 @@
 #include "boot/harts.h"
 #include "boot/ktest.h"
 #include "boot/platform.h"
+#include "dev/plic.h"
 #include "dev/power.h"
 #include "dev/timer.h"
 #include "dev/uart.h"
@@ -89,6 +90,7 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
 
     kalloc_init(&platform, dtb_pa, dtb_size);
     vm_init(&platform);
+    plic_init(&platform);
     hart_init_local();
     printf("memory: %lu pages free\n", (unsigned long)kalloc_free_count());
 

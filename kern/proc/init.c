@@ -10,6 +10,7 @@
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 #include "mm/uvm.h"
+#include "ipc/irq.h"
 #include "proc/process.h"
 #include "proc/region.h"
 #include "proc/sched.h"
@@ -44,7 +45,7 @@ static long load_elf(struct process *p, const void *image, uint64_t size, uint64
 // Builds argv (init, then one word per boot argument) and the startup block at the
 // top of the stack; returns the startup block's address in *startup_va.
 static long push_startup(struct process *p, const struct bootargs *args, handle_t bootfs,
-                         uint64_t *startup_va)
+                         const handle_t devices[2], uint64_t *startup_va)
 {
     uint8_t *page = kalloc_zpage();
     if (!page)
@@ -75,10 +76,34 @@ static long push_startup(struct process *p, const struct bootargs *args, handle_
     su->argc = argc;
     su->argv = top - PAGE_SIZE + argv_off;
     su->handles[STARTUP_H_BOOTFS] = bootfs;
+    su->handles[STARTUP_H_UART] = devices[0];
+    su->handles[STARTUP_H_UART_IRQ] = devices[1];
     long err = copy_out_any(p, top - PAGE_SIZE, page, PAGE_SIZE);
     kfree_page(page);
     *startup_va = top - PAGE_SIZE + startup_off;
     return err;
+}
+
+// The UART's registers (a region) and its interrupt line, for the console server:
+// init passes them on. Missing pieces stay 0 and the console server says so.
+static void give_console_device(struct process *p, const struct platform *plat,
+                                handle_t devices[2])
+{
+    if (!plat->uart_base)
+        return;
+    struct region *uart = region_create_phys(PAGE_ROUND_DOWN(plat->uart_base), PAGE_SIZE);
+    if (uart) {
+        long h = handle_install(p, &uart->obj,
+                                RIGHT_READ | RIGHT_WRITE | RIGHT_DUP | RIGHT_TRANSFER);
+        kobj_put(&uart->obj);
+        devices[0] = h > 0 ? (handle_t)h : 0;
+    }
+    struct irq *irq = plat->uart_irq ? irq_get(plat->uart_irq) : NULL;
+    if (irq) {
+        long h = handle_install(p, &irq->obj, RIGHT_RECV | RIGHT_DUP | RIGHT_TRANSFER);
+        kobj_put(&irq->obj);
+        devices[1] = h > 0 ? (handle_t)h : 0;
+    }
 }
 
 static long start_init(const struct platform *plat, const struct bootargs *args)
@@ -102,8 +127,11 @@ static long start_init(const struct platform *plat, const struct bootargs *args)
                     : E_NOMEM;
     if (bootfs)
         kobj_put(&bootfs->obj);
+    handle_t devices[2] = { 0, 0 };
+    if (!err && h >= 0)
+        give_console_device(p, plat, devices);
     if (!err)
-        err = h < 0 ? h : push_startup(p, args, (handle_t)h, &startup_va);
+        err = h < 0 ? h : push_startup(p, args, (handle_t)h, devices, &startup_va);
     struct thread *t = err ? NULL
                            : thread_create_user(p, entry, startup_va, startup_va,
                                                 PRIO_DEFAULT, ~0UL);

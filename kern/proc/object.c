@@ -5,6 +5,9 @@
 #include "proc/process.h"
 #include "proc/region.h"
 #include "proc/thread.h"
+#include "ipc/endpoint.h"
+#include "ipc/irq.h"
+#include "ipc/notify.h"
 
 static uint64_t handles_in_use;  // atomic, for leak checks
 
@@ -31,6 +34,9 @@ void kobj_put(struct kobject *o)
     case KOBJ_PROCESS: process_destroy((struct process *)o); break;
     case KOBJ_THREAD: thread_destroy((struct thread *)o); break;
     case KOBJ_REGION: region_destroy((struct region *)o); break;
+    case KOBJ_ENDPOINT: endpoint_destroy((struct endpoint *)o); break;
+    case KOBJ_NOTIFY: notify_destroy((struct notify *)o); break;
+    case KOBJ_IRQ: irq_destroy((struct irq *)o); break;
     default: panic("object: destroying an object of unknown type %d", o->type);
     }
 }
@@ -43,7 +49,20 @@ static struct handle *entry(struct process *p, handle_t h)
     return &p->handles[h - 1];
 }
 
+// Endpoints count the handles that can receive from them (see endpoint.h).
+static void count_receiver(struct kobject *o, uint32_t rights, int delta)
+{
+    if (o->type == KOBJ_ENDPOINT && (rights & RIGHT_RECV))
+        endpoint_receivers_changed((struct endpoint *)o, delta);
+}
+
 long handle_install(struct process *p, struct kobject *o, uint32_t rights)
+{
+    return handle_install_badged(p, o, rights, 0);
+}
+
+long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights,
+                           uint64_t badge)
 {
     spin_lock(&p->lock);
     if (p->state != P_ALIVE || p->exiting) {
@@ -53,9 +72,10 @@ long handle_install(struct process *p, struct kobject *o, uint32_t rights)
     for (int i = 0; i < NHANDLE; i++) {
         if (!p->handles[i].obj) {
             kobj_get(o);
-            p->handles[i] = (struct handle){ o, rights & RIGHT_ALL };
+            p->handles[i] = (struct handle){ o, rights & RIGHT_ALL, badge };
             spin_unlock(&p->lock);
             __atomic_fetch_add(&handles_in_use, 1, __ATOMIC_RELAXED);
+            count_receiver(o, rights, +1);
             return i + 1;
         }
     }
@@ -65,6 +85,13 @@ long handle_install(struct process *p, struct kobject *o, uint32_t rights)
 
 long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
                    struct kobject **out)
+{
+    struct handle unused;
+    return handle_lookup_entry(p, h, type, rights, out, &unused);
+}
+
+long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type,
+                         uint32_t rights, struct kobject **out, struct handle *copy)
 {
     spin_lock(&p->lock);
     struct handle *e = entry(p, h);
@@ -76,6 +103,7 @@ long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t 
     else {
         kobj_get(e->obj);
         *out = e->obj;
+        *copy = *e;
     }
     spin_unlock(&p->lock);
     return err;
@@ -90,11 +118,13 @@ long handle_remove(struct process *p, handle_t h)
         return E_BADHANDLE;
     }
     struct kobject *o = e->obj;
-    e->obj = NULL;
-    e->rights = 0;
+    uint32_t rights = e->rights;
+    *e = (struct handle){ 0 };
     spin_unlock(&p->lock);
     __atomic_fetch_sub(&handles_in_use, 1, __ATOMIC_RELAXED);
-    kobj_put(o);  // outside p->lock: destroying o may take other locks
+    // Outside p->lock: closing an endpoint or destroying o takes other locks.
+    count_receiver(o, rights, -1);
+    kobj_put(o);
     return 0;
 }
 

@@ -11,6 +11,8 @@
 //                            the object behind h, checked for its type and rights,
 //                            with a reference the caller must put
 //   handle_remove(p, h)      close h
+//   (an endpoint counts its handles that can receive: when the last one closes, the
+//   endpoint is closed and its waiting senders get E_DEAD; see ipc/endpoint.h)
 //   handle_close_all(p)      at process exit
 #pragma once
 
@@ -22,6 +24,9 @@ enum kobj_type {
     KOBJ_PROCESS,
     KOBJ_THREAD,
     KOBJ_REGION,
+    KOBJ_ENDPOINT,
+    KOBJ_NOTIFY,
+    KOBJ_IRQ,
 };
 
 struct kobject {
@@ -32,6 +37,7 @@ struct kobject {
 struct handle {
     struct kobject *obj;  // NULL: a free entry
     uint32_t rights;
+    uint64_t badge;       // endpoints: what a receiver sees of this sender (0: none)
 };
 
 #define NHANDLE 64  // handles per process
@@ -43,8 +49,13 @@ void kobj_get(struct kobject *o);
 void kobj_put(struct kobject *o);
 
 long handle_install(struct process *p, struct kobject *o, uint32_t rights);
+long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights,
+                           uint64_t badge);
 long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
                    struct kobject **out);
+// handle_lookup, also giving the handle's rights and badge.
+long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type,
+                         uint32_t rights, struct kobject **out, struct handle *entry);
 long handle_remove(struct process *p, handle_t h);
 void handle_close_all(struct process *p);
 uint64_t handle_count(void);  // handles in use in every process

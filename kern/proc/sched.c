@@ -34,6 +34,11 @@ const char *sched_policy_name(void)
     return policy ? policy->name : "none";
 }
 
+int sched_queue_length(struct hart *h)
+{
+    return policy ? policy->queue_length(h) : 0;
+}
+
 uint64_t sched_quantum(void);
 uint64_t sched_quantum(void)
 {

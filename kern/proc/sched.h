@@ -31,6 +31,8 @@ struct sched_policy {
     bool (*tick)(struct hart *h, struct thread *cur);
     // h is idle: move work toward it if the policy does that.
     void (*balance)(struct hart *h);
+    // Threads waiting that h could run (statistics).
+    int (*queue_length)(struct hart *h);
 };
 
 extern const struct sched_policy sched_global;
@@ -38,6 +40,7 @@ extern const struct sched_policy sched_global;
 // Picks the policy by name; false when there is none of that name.
 bool sched_init(const char *policy_name, uint64_t quantum_ticks);
 const char *sched_policy_name(void);
+int sched_queue_length(struct hart *h);
 
 // Put t on / take t off the policy's run queue. Caller holds t->lock.
 void sched_enqueue(struct thread *t);

@@ -90,6 +90,11 @@ static void global_balance(struct hart *h)
     // One queue: nothing to balance.
 }
 
+static int global_queue_length(struct hart *h)
+{
+    return READ_ONCE(rq.length);  // one queue: every hart sees all of it
+}
+
 const struct sched_policy sched_global = {
     .name = "global",
     .init = global_init,
@@ -98,4 +103,5 @@ const struct sched_policy sched_global = {
     .pick_next = global_pick_next,
     .tick = global_tick,
     .balance = global_balance,
+    .queue_length = global_queue_length,
 };

@@ -270,3 +270,26 @@ long sys_stats(uaddr_t out)
     }
     return copy_out(process_current(), out, &s, sizeof s);
 }
+
+long sys_hart_stats(int index, uaddr_t out)
+{
+    if (index < 0 || index >= nharts)
+        return E_INVAL;
+    struct hart *h = &harts[index];
+    struct hart_stats s = {
+        .online = READ_ONCE(h->online),
+        .hartid = h->hartid,
+        .runqueue_len = (uint64_t)sched_queue_length(h),
+        .context_switches = READ_ONCE(h->context_switches),
+        .ipis = READ_ONCE(h->ipis),
+        .ticks = READ_ONCE(h->ticks),
+        .preemptions = READ_ONCE(h->preemptions),
+    };
+    // A racy look at another hart: the thread may change, but threads are never
+    // freed while they run, so the pointer stays valid while we read it.
+    push_off();
+    struct thread *t = READ_ONCE(h->current);
+    s.current_pid = t && t->process ? (uint64_t)t->process->pid : 0;
+    pop_off();
+    return copy_out(process_current(), out, &s, sizeof s);
+}

@@ -8,6 +8,7 @@
 #include "mm/kalloc.h"
 #include "proc/process.h"
 #include "proc/sched.h"
+#include "ipc/endpoint.h"
 
 static struct thread threads[NTHREAD];
 static int next_id = 1;  // guarded by threads_lock
@@ -84,6 +85,7 @@ static struct thread *thread_alloc(const char *name, int priority, uint64_t affi
         t->affinity = affinity;
         t->harts_run_on = 0;
         t->last_hart = NULL;
+        memset(&t->ipc, 0, sizeof t->ipc);
         memset(&t->context, 0, sizeof t->context);
         t->context.ra = (uint64_t)thread_start;
         t->context.sp = (uint64_t)t->kstack + KSTACK_SIZE;
@@ -145,6 +147,7 @@ void thread_exit(long value)
 {
     struct thread *t = thread_current();
     assert(t);
+    ipc_thread_exit(t);  // a caller still owed a reply gets E_DEAD
     if (t->process)
         process_thread_exited(t->process);
     // threads_lock first: a joiner checks the state under it, so the wakeup

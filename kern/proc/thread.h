@@ -17,6 +17,7 @@
 
 #include "arch/context.h"
 #include "arch/trapframe.h"
+#include "ipc/ipc_state.h"
 #include "lib/spinlock.h"
 #include "lib/types.h"
 #include "proc/object.h"
@@ -61,6 +62,7 @@ struct thread {
     void *arg;
     int id;
     char name[16];
+    struct ipc_state ipc;    // message passing (ipc/ipc_state.h says who guards what)
     struct hart *last_hart;  // where it ran last (statistics, tests)
     uint64_t harts_run_on;   // bit i set: it has run on harts[i]
 };

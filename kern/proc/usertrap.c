@@ -11,6 +11,7 @@
 #include "dev/timer.h"
 #include "lib/assert.h"
 #include "lib/console.h"
+#include "ipc/irq.h"
 #include "proc/process.h"
 #include "proc/sched.h"
 #include "proc/syscall.h"
@@ -73,6 +74,8 @@ void user_trap(struct trapframe *tf)
     } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
         clear_sip(SIP_SSIP);
         harts_ipi_interrupt();
+    } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_EXT)) {
+        irq_external_interrupt();
     } else if (scause & SCAUSE_INTERRUPT) {
         printf("trap: unexpected interrupt %#lx from user mode\n", scause);
     } else {

@@ -1,0 +1,209 @@
+// System calls for endpoints, notifications and interrupts (kern/abi/syscalls.list).
+// The IPC calls are @raw: regs are the caller's a0..a7 (see <abi/types.h>, "IPC").
+#include "ipc/endpoint.h"
+#include "ipc/irq.h"
+#include "ipc/notify.h"
+#include "proc/process.h"
+#include "proc/syscall.h"
+#include "proc/thread.h"
+
+static long install_new(struct kobject *o, uint32_t rights)
+{
+    long h = handle_install(process_current(), o, rights);
+    kobj_put(o);  // the handle holds it now
+    return h;
+}
+
+long sys_endpoint_create(void)
+{
+    struct endpoint *ep = endpoint_create();
+    if (!ep)
+        return E_NOMEM;
+    return install_new(&ep->obj, RIGHT_SEND | RIGHT_RECV | RIGHT_DUP | RIGHT_TRANSFER);
+}
+
+long sys_handle_mint(handle_t endpoint, uint64_t badge, uint32_t rights)
+{
+    if (badge == 0 || (rights & ~RIGHT_ALL))
+        return E_INVAL;
+    struct kobject *o;
+    struct handle entry;
+    long err = handle_lookup_entry(process_current(), endpoint, KOBJ_ENDPOINT, RIGHT_DUP, &o,
+                                   &entry);
+    if (err)
+        return err;
+    long h = entry.badge ? E_PERM  // a badge cannot be changed: that would forge a client
+                         : handle_install_badged(process_current(), o, rights & entry.rights,
+                                                 badge);
+    kobj_put(o);
+    return h;
+}
+
+// The endpoint a0 names, with the rights the call needs, and the badge of that handle.
+static long get_endpoint(uint64_t *regs, uint32_t rights, struct endpoint **ep,
+                         uint64_t *badge)
+{
+    struct kobject *o;
+    struct handle entry;
+    long err = handle_lookup_entry(process_current(), (handle_t)regs[0], KOBJ_ENDPOINT,
+                                   rights, &o, &entry);
+    if (err)
+        return err;
+    *ep = (struct endpoint *)o;
+    *badge = entry.badge;
+    return 0;
+}
+
+static long check_flags(uint64_t *regs, uint32_t allowed)
+{
+    return (regs[6] & ~(uint64_t)allowed) ? E_INVAL : 0;
+}
+
+long sys_ipc_call(uint64_t *regs)
+{
+    struct endpoint *ep;
+    uint64_t badge;
+    long err = check_flags(regs, 0);
+    if (!err)
+        err = get_endpoint(regs, RIGHT_SEND, &ep, &badge);
+    if (err)
+        return err;
+    err = ipc_call(ep, badge, regs);
+    kobj_put(&ep->obj);
+    return err;
+}
+
+long sys_ipc_send(uint64_t *regs)
+{
+    struct endpoint *ep;
+    uint64_t badge;
+    long err = check_flags(regs, IPC_NONBLOCK);
+    if (!err)
+        err = get_endpoint(regs, RIGHT_SEND, &ep, &badge);
+    if (err)
+        return err;
+    err = ipc_send(ep, badge, regs);
+    kobj_put(&ep->obj);
+    return err;
+}
+
+long sys_ipc_recv(uint64_t *regs)
+{
+    struct endpoint *ep;
+    uint64_t badge;
+    long err = check_flags(regs, IPC_NONBLOCK);
+    if (!err)
+        err = get_endpoint(regs, RIGHT_RECV, &ep, &badge);
+    if (err)
+        return err;
+    err = ipc_recv(ep, regs);
+    kobj_put(&ep->obj);
+    return err;
+}
+
+long sys_ipc_reply(uint64_t *regs)
+{
+    long err = check_flags(regs, 0);
+    return err ? err : ipc_reply(regs);
+}
+
+long sys_ipc_reply_recv(uint64_t *regs)
+{
+    struct endpoint *ep;
+    uint64_t badge;
+    long err = check_flags(regs, 0);
+    if (!err)
+        err = get_endpoint(regs, RIGHT_RECV, &ep, &badge);
+    if (err)
+        return err;
+    // The reply's error is not returned: the caller it was for may have died, and
+    // the server's loop goes on either way. The received message's status is.
+    if (thread_current()->ipc.reply_to)
+        ipc_reply(regs);
+    err = ipc_recv(ep, regs);
+    kobj_put(&ep->obj);
+    return err;
+}
+
+// ---- notifications and interrupts ------------------------------------------------------
+
+long sys_notify_create(void)
+{
+    struct notify *n = notify_create();
+    if (!n)
+        return E_NOMEM;
+    return install_new(&n->obj, RIGHT_SEND | RIGHT_RECV | RIGHT_DUP | RIGHT_TRANSFER);
+}
+
+static long get_notify(handle_t h, uint32_t rights, struct notify **out)
+{
+    struct kobject *o;
+    long err = handle_lookup(process_current(), h, KOBJ_NOTIFY, rights, &o);
+    if (!err)
+        *out = (struct notify *)o;
+    return err;
+}
+
+long sys_notify_signal(handle_t notify, uint64_t bits)
+{
+    if (bits == 0 || (bits >> 63))
+        return E_INVAL;  // bit 63 would make notify_wait's result negative
+    struct notify *n;
+    long err = get_notify(notify, RIGHT_SEND, &n);
+    if (err)
+        return err;
+    notify_signal(n, bits);
+    kobj_put(&n->obj);
+    return 0;
+}
+
+long sys_notify_wait(handle_t notify, uint32_t flags)
+{
+    if (flags & ~IPC_NONBLOCK)
+        return E_INVAL;
+    struct notify *n;
+    long err = get_notify(notify, RIGHT_RECV, &n);
+    if (err)
+        return err;
+    err = notify_wait(n, flags & IPC_NONBLOCK);
+    kobj_put(&n->obj);
+    return err;
+}
+
+static long get_irq(handle_t h, struct irq **out)
+{
+    struct kobject *o;
+    long err = handle_lookup(process_current(), h, KOBJ_IRQ, RIGHT_RECV, &o);
+    if (!err)
+        *out = (struct irq *)o;
+    return err;
+}
+
+long sys_irq_bind(handle_t irq_handle, handle_t notify, uint64_t bits)
+{
+    if (bits == 0 || (bits >> 63))
+        return E_INVAL;
+    struct irq *irq;
+    long err = get_irq(irq_handle, &irq);
+    if (err)
+        return err;
+    struct notify *n;
+    err = get_notify(notify, RIGHT_SEND, &n);
+    if (!err) {
+        err = irq_bind(irq, n, bits);
+        kobj_put(&n->obj);
+    }
+    kobj_put(&irq->obj);
+    return err;
+}
+
+long sys_irq_ack(handle_t irq_handle)
+{
+    struct irq *irq;
+    long err = get_irq(irq_handle, &irq);
+    if (err)
+        return err;
+    err = irq_ack(irq);
+    kobj_put(&irq->obj);
+    return err;
+}
