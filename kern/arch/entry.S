@@ -2,7 +2,8 @@
 #
 # OpenSBI enters _start on the boot hart (chosen at random) with a0 = hart id and
 # a1 = the device tree's physical address; harts started later with SBI HSM enter
-# _start_secondary with a0 = hart id and a1 = their struct hart (a kernel address).
+# _start_secondary with a0 = hart id and a1 = their struct hart (a kernel address),
+# the opaque argument harts.c gave sbi_hart_start().
 # Both run here at the physical address with the MMU off, so this code only uses
 # PC-relative addressing until paging is on.
 
@@ -88,8 +89,7 @@ boot_high:
 
 secondary_high:
     ld      sp, HART_STACK_TOP(a1)
-    mv      tp, a1
-    mv      a0, a1
+    mv      a0, a1                  # secondary_main(h) points tp at h (lab 1)
     call    secondary_main
 1:  wfi
     j       1b

@@ -21,6 +21,9 @@ int harts_start_others(void);
 int harts_online(void);
 void harts_run_on_all(void (*fn)(void *arg), void *arg);
 void harts_send_ipi(struct hart *h);
+// Test hook (boot argument hsm_fail=HARTID): that hart's start fails.
+void harts_set_hsm_fail(uint64_t hartid);
+uint64_t hart_entry_address(struct hart *h);
 void harts_ipi_interrupt(void);
 // Runs a call from harts_run_on_all() that this hart has not run yet (sched_loop).
 void harts_run_pending_call(void);

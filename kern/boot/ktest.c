@@ -12,6 +12,7 @@
 #include "lib/string.h"
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
+#include "sbi/sbi.h"
 #include "proc/sched.h"
 
 #define WHY_MAX 160
@@ -174,6 +175,40 @@ static void test_timer(void)
     harts_run_on_all(wait_for_ticks, NULL);
 }
 
+// ---- harts: each hart's tp names that very hart ------------------------------------
+
+// tp is checked against something it cannot fake: an IPI sent to the hart id that
+// this_hart() names must arrive here. Interrupts stay off, so it stays pending.
+static void check_own_hart(void *unused)
+{
+    struct hart *h = this_hart();
+    if (h < &harts[0] || h >= &harts[nharts]) {
+        ktest_fail("tp (%p) does not point into harts[]", (void *)h);
+        return;
+    }
+    push_off();
+    clear_sip(SIP_SSIP);
+    sbi_send_ipi(1, h->hartid);
+    bool arrived = false;
+    for (int i = 0; i < 1000000 && !arrived; i++)
+        arrived = (r_sip() & SIP_SSIP) != 0;
+    clear_sip(SIP_SSIP);
+    pop_off();
+    if (!arrived)
+        ktest_fail("an IPI to hart %lu (the one tp names) did not arrive on this hart",
+                   (unsigned long)h->hartid);
+    if (!h->online)
+        ktest_fail("hart %lu runs but is not marked online", (unsigned long)h->hartid);
+}
+
+static void test_harts(void)
+{
+    harts_run_on_all(check_own_hart, NULL);
+    int online = harts_online();
+    if (online != nharts)
+        ktest_fail("%d of %d harts online", online, nharts);
+}
+
 // ---- the runner -----------------------------------------------------------------------
 
 static const struct ktest {
@@ -183,6 +218,7 @@ static const struct ktest {
     { "kalloc", test_kalloc },
     { "spinlock", test_spinlock },
     { "timer", test_timer },
+    { "harts", test_harts },
     { "sched_spread", ktest_sched_spread },
     { "sched_preempt", ktest_sched_preempt },
     { "sched_sleep", ktest_sched_sleep },

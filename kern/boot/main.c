@@ -84,6 +84,9 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
         uart_init(platform.uart_base, platform.uart_reg_shift);
     power_init(platform.test_base);
     timer_init(platform.timebase_hz);
+    uint64_t fail_hartid;
+    if (bootargs_number(&bootargs, "hsm_fail", &fail_hartid))
+        harts_set_hsm_fail(fail_hartid);
     const char *timer = bootargs_get(&bootargs, "timer");
     harts_init(&platform, hartid, !timer || strcmp(timer, "sbi") != 0);
     print_banner();

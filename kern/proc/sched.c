@@ -51,10 +51,10 @@ void sched_enqueue(struct thread *t)
     policy->enqueue(t);
 }
 
-void sched_dequeue(struct thread *t)
+bool sched_dequeue(struct thread *t)
 {
     assert(holding(&t->lock));
-    policy->dequeue(t);
+    return policy->dequeue(t);
 }
 
 void sched_make_runnable(struct thread *t)

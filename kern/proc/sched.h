@@ -23,8 +23,9 @@ struct sched_policy {
     void (*init)(void);
     // t became runnable. Caller holds t->lock.
     void (*enqueue)(struct thread *t);
-    // Take t off its run queue if it is on one. Caller holds t->lock.
-    void (*dequeue)(struct thread *t);
+    // Take t off its run queue; false when it was not on one (a hart has just picked
+    // it to run). Caller holds t->lock.
+    bool (*dequeue)(struct thread *t);
     // A runnable thread allowed on h, removed from its queue, or NULL.
     struct thread *(*pick_next)(struct hart *h);
     // A timer tick on h while cur runs: true when cur should give up the hart.
@@ -44,7 +45,7 @@ int sched_queue_length(struct hart *h);
 
 // Put t on / take t off the policy's run queue. Caller holds t->lock.
 void sched_enqueue(struct thread *t);
-void sched_dequeue(struct thread *t);
+bool sched_dequeue(struct thread *t);
 // Make t runnable (it must be T_RUNNING-free: new, or waking). Caller holds t->lock.
 void sched_make_runnable(struct thread *t);
 // Give up the hart; the thread's state says why. Caller holds t->lock and nothing else.

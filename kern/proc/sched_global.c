@@ -43,17 +43,19 @@ static void unlink(struct thread *t, struct thread *prev)
     rq.length--;
 }
 
-static void global_dequeue(struct thread *t)
+static bool global_dequeue(struct thread *t)
 {
     spin_lock(&rq.lock);
     struct thread *prev = NULL;
-    for (struct thread *q = rq.head[t->priority]; q; prev = q, q = q->rq_next) {
+    bool found = false;
+    for (struct thread *q = rq.head[t->priority]; q && !found; prev = q, q = q->rq_next) {
         if (q == t) {
             unlink(t, prev);
-            break;
+            found = true;
         }
     }
     spin_unlock(&rq.lock);
+    return found;
 }
 
 static struct thread *global_pick_next(struct hart *h)

@@ -205,7 +205,8 @@ long sys_handle_close(handle_t handle)
     return handle_remove(process_current(), handle);
 }
 
-// A copy of the handle in process to, with rights cut down to the handle's own.
+// A copy of the handle in process to, with rights cut down to the handle's own and
+// the same badge (a badge never changes: it is how a server knows its client).
 static long copy_handle(struct process *to, handle_t handle, uint32_t rights,
                         uint32_t need)
 {
@@ -213,11 +214,11 @@ static long copy_handle(struct process *to, handle_t handle, uint32_t rights,
     if (rights & ~RIGHT_ALL)
         return E_INVAL;
     struct kobject *o;
-    long err = handle_lookup(self, handle, KOBJ_NONE, need, &o);
+    struct handle entry;  // a copy: rights and badge go with the handle
+    long err = handle_lookup_entry(self, handle, KOBJ_NONE, need, &o, &entry);
     if (err)
         return err;
-    uint32_t have = self->handles[handle - 1].rights;  // stable: we hold a reference
-    long h = handle_install(to, o, rights & have);
+    long h = handle_install_badged(to, o, rights & entry.rights, entry.badge);
     kobj_put(o);
     return h;
 }

@@ -235,12 +235,12 @@ void thread_wakeup(const void *chan)
     }
 }
 
-// Changes a queued thread's place by taking it off its run queue and back on.
+// Changes a queued thread's place by taking it off its run queue and back on. A
+// runnable thread that is on no queue has just been picked by a hart that is about
+// to run it: it must not be queued a second time, only updated.
 static void requeue(struct thread *t, int priority, uint64_t affinity)
 {
-    bool queued = t->state == T_RUNNABLE;
-    if (queued)
-        sched_dequeue(t);
+    bool queued = t->state == T_RUNNABLE && sched_dequeue(t);
     t->priority = priority;
     t->affinity = affinity;
     if (queued)
