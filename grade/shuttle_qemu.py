@@ -136,7 +136,7 @@ def qemu_command(config, bootargs, *, cpus=None, mem=None, machine=None, icount=
     if config.initrd:
         cmd += ["-initrd", config.initrd]
     if icount:
-        cmd += ["-icount", "shift=0"]      # deterministic instruction counting
+        cmd += ["-icount", "shift=0,sleep=off"]  # counts repeat; idle time does not run on
     if gdb_port:
         cmd += ["-S", "-gdb", f"tcp:127.0.0.1:{gdb_port}"]   # wait for GDB; localhost only
     cmd += ["-append", bootargs]

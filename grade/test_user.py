@@ -27,7 +27,7 @@ def test_init_starts_from_the_boot_archive(shuttle):
     """The kernel loads init from the boot archive and init runs"""
     m = shuttle.boot(cpus=2)
     m.expect(r"init: starting")
-    m.expect(r"init: no servers yet; idling")
+    m.expect(r"init: starting ns, con, pm")
 
 
 def test_fault_report_names_process_cause_and_address(shuttle):

@@ -50,6 +50,10 @@ void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc)
         if (h->hartid == boot_hartid)
             boot = h;
     }
+    if (!boot && p->harts_ignored)
+        panic("boot: OpenSBI booted hart %lu, which is past the %d harts Shuttle runs: "
+              "boot with at most %d harts (CPUS=%d)", (unsigned long)boot_hartid, MAX_HARTS,
+              MAX_HARTS, MAX_HARTS);
     if (!boot)
         panic("boot: the boot hart %lu is not among the device tree's cpus",
               (unsigned long)boot_hartid);

@@ -1,0 +1,129 @@
+"""The shell (user/bin/sh.c) driven through the console as a user would type: pipes,
+redirection to files in fs, the boot archive under /bin, a missing command, and ^C.
+init starts sh when booted without run=...; each test runs at 1 and 4 harts.
+"""
+
+import re
+
+import pytest
+
+from shuttle_qemu import ConsoleTimeout
+
+PROMPT = r"^\$ $"   # the shell's prompt, at the start of a line, nothing typed yet
+
+
+def boot_shell(shuttle, cpus):
+    m = shuttle.boot(cpus=cpus, timeout=60)
+    m.expect(r"init: starting ns, con, pm, fs")
+    m.expect(PROMPT)
+    return m
+
+
+def run(m, line, timeout=30):
+    """Types line, waits for the next prompt; returns what was printed in between
+    (the echoed line first)."""
+    start = len(m.log)
+    m.sendline(line)
+    m.expect(PROMPT, timeout=timeout)
+    out = m.log[start:]
+    return out[:out.rfind("$ ")]
+
+
+def lines(output):
+    """The output's lines after the echoed command line."""
+    return output.split("\n")[1:]
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_pipe(shuttle, cpus):
+    """`echo hi | cat` prints hi through a pipe"""
+    m = boot_shell(shuttle, cpus)
+    assert "hi" in lines(run(m, "echo hi | cat"))
+    out = lines(run(m, "echo one two | cat | cat"))
+    assert "one two" in out, f"a three-stage pipeline printed {out}"
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_redirection(shuttle, cpus):
+    """`>` writes a file, `>>` appends, `<` and cat read it back"""
+    m = boot_shell(shuttle, cpus)
+    run(m, "echo hello > /tmp/f")
+    run(m, "echo again >> /tmp/f")
+    assert lines(run(m, "cat /tmp/f"))[:2] == ["hello", "again"]
+    assert lines(run(m, "cat < /tmp/f"))[:2] == ["hello", "again"]
+    run(m, "echo new > /tmp/f")
+    assert lines(run(m, "cat /tmp/f"))[:1] == ["new"], "> did not truncate the file"
+    assert "f" in lines(run(m, "ls /tmp"))
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_ls_bin(shuttle, cpus):
+    """`ls /bin` lists the boot archive's programs; `ls /` shows the directories"""
+    m = boot_shell(shuttle, cpus)
+    names = lines(run(m, "ls /bin"))
+    for program in ("sh", "cat", "echo", "ls", "init"):
+        assert program in names, f"ls /bin does not list {program}: {names}"
+    top = lines(run(m, "ls /"))
+    assert "bin/" in top and "tmp/" in top, f"ls / printed {top}"
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_command_not_found(shuttle, cpus):
+    """A program that does not exist: `sh: <cmd>: command not found`, and the shell goes on"""
+    m = boot_shell(shuttle, cpus)
+    out = run(m, "nosuchprogram arg")
+    assert re.search(r"^sh: nosuchprogram: command not found$", out, re.MULTILINE), out
+    assert "ok" in lines(run(m, "echo ok"))
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_directories(shuttle, cpus):
+    """mkdir, rm and cd: a tree in fs's memory; /bin is read-only"""
+    m = boot_shell(shuttle, cpus)
+    run(m, "mkdir /tmp/d")
+    run(m, "echo x > /tmp/d/f")
+    assert lines(run(m, "ls /tmp"))[:1] == ["d/"]
+    assert lines(run(m, "ls /tmp/d"))[:1] == ["f"]
+    assert "directory not empty" in run(m, "rm /tmp/d")
+    run(m, "rm /tmp/d/f")
+    run(m, "rm /tmp/d")
+    assert lines(run(m, "ls /tmp"))[:1] == [""], "rm left something in /tmp"
+    assert re.search(r"^sh: /bin/new: permission denied", run(m, "echo x > /bin/new"),
+                     re.MULTILINE), "writing into /bin was not refused"
+    run(m, "cd /tmp")
+    run(m, "echo y > rel")     # the shell resolves its redirections against its directory
+    assert lines(run(m, "cat /tmp/rel"))[:1] == ["y"]
+
+
+def interrupt(m, tries=5):
+    """^C until the prompt is back. The shell names the program to con only once pm has
+    started it, so a ^C typed just after the line may find nobody to kill yet."""
+    for _ in range(tries - 1):
+        m.sendcontrol("c")
+        try:
+            m.expect(PROMPT, timeout=5)
+            return
+        except ConsoleTimeout:
+            pass
+    m.sendcontrol("c")
+    m.expect(PROMPT, timeout=10)
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_ctrl_c(shuttle, cpus):
+    """^C stops a running program (and one waiting for input); the prompt comes back"""
+    m = boot_shell(shuttle, cpus)
+    for program in ("spin", "cat", "spin | cat"):
+        m.sendline(program)
+        m.expect(re.escape(program) + r"\n")     # con echoed the line: it starts now
+        interrupt(m)
+    assert "still here" in lines(run(m, "echo still here"))
+    out = lines(run(m, "ps"))
+    assert not any("spin" in line or " cat" in line for line in out), \
+        f"a program outlived ^C: {out}"

@@ -1,0 +1,33 @@
+// harts: what each hart is doing, from the kernel's per-hart counters (sys_hart_stats):
+// whether it is online, the pid of the process running there (0: the kernel or idle;
+// a kernel pid, not pm's), how many threads wait in its run queue, and the context
+// switches, software interrupts (IPIs), timer ticks and preemptions it has counted since
+// boot. Running it twice shows the rates.
+#include <stdio.h>
+
+#include "ulib.h"
+
+int main(int argc, char *argv[])
+{
+    struct sys_stats s;
+    long err = sys_stats(&s);
+    if (err < 0) {
+        fprintf(stderr, "harts: sys_stats: %s\n", abi_strerror(err));
+        return 1;
+    }
+    printf("HART HARTID ONLINE  PID RUNQ  SWITCHES     IPIS    TICKS  PREEMPT\n");
+    for (uint64_t i = 0; i < s.nharts; i++) {
+        struct hart_stats h;
+        err = sys_hart_stats((int)i, &h);
+        if (err < 0) {
+            fprintf(stderr, "harts: hart %lu: %s\n", (unsigned long)i, abi_strerror(err));
+            return 1;
+        }
+        printf("%4lu %6lu %6s %4lu %4lu %9lu %8lu %8lu %8lu\n", (unsigned long)i,
+               (unsigned long)h.hartid, h.online ? "yes" : "no",
+               (unsigned long)h.current_pid, (unsigned long)h.runqueue_len,
+               (unsigned long)h.context_switches, (unsigned long)h.ipis,
+               (unsigned long)h.ticks, (unsigned long)h.preemptions);
+    }
+    return 0;
+}
