@@ -50,6 +50,24 @@ const char *trap_cause_name(uint64_t scause)
     return "unknown exception";
 }
 
+bool trap_interrupt(uint64_t scause)
+{
+    switch (scause) {
+    case SCAUSE_INTERRUPT | IRQ_S_TIMER:
+        timer_interrupt();
+        return true;
+    case SCAUSE_INTERRUPT | IRQ_S_SOFT:
+        clear_sip(SIP_SSIP);
+        harts_ipi_interrupt();
+        return true;
+    case SCAUSE_INTERRUPT | IRQ_S_EXT:
+        irq_external_interrupt();
+        return true;
+    default:
+        return false;
+    }
+}
+
 void kernel_trap(struct kernel_frame *frame)
 {
     uint64_t scause = r_scause(), sepc = r_sepc(), sstatus = r_sstatus();
@@ -58,14 +76,7 @@ void kernel_trap(struct kernel_frame *frame)
     if (!(sstatus & SSTATUS_SPP))
         panic("trap: kernelvec entered from user mode");
 
-    if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
-        timer_interrupt();
-    } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
-        clear_sip(SIP_SSIP);
-        harts_ipi_interrupt();
-    } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_EXT)) {
-        irq_external_interrupt();
-    } else {
+    if (!trap_interrupt(scause)) {
         panic("trap: unexpected kernel trap: scause %#lx (%s) sepc %#lx stval %#lx "
               "ra %#lx sp %#lx",
               scause, trap_cause_name(scause), sepc, r_stval(), frame->x[1], frame->x[2]);

@@ -7,11 +7,8 @@
 #include "arch/hart.h"
 #include "arch/trap.h"
 #include "arch/trapframe.h"
-#include "boot/harts.h"
-#include "dev/timer.h"
 #include "lib/assert.h"
 #include "lib/console.h"
-#include "ipc/irq.h"
 #include "proc/process.h"
 #include "proc/sched.h"
 #include "proc/syscall.h"
@@ -69,13 +66,8 @@ void user_trap(struct trapframe *tf)
         tf->sepc += 4;
         intr_on();
         syscall_dispatch(tf);
-    } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_TIMER)) {
-        timer_interrupt();
-    } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_SOFT)) {
-        clear_sip(SIP_SSIP);
-        harts_ipi_interrupt();
-    } else if (scause == (SCAUSE_INTERRUPT | IRQ_S_EXT)) {
-        irq_external_interrupt();
+    } else if (trap_interrupt(scause)) {
+        // handled; a timer tick may have switched threads meanwhile
     } else if (scause & SCAUSE_INTERRUPT) {
         printf("trap: unexpected interrupt %#lx from user mode\n", scause);
     } else {
