@@ -10,7 +10,8 @@ import time
 import pytest
 
 SERVERTESTS = ["ns_names", "stream_protocol", "con_stream", "pm_programs", "pm_stdio",
-               "pm_waits", "posix_files", "restart_pm", "restart_con", "restart_ns"]
+               "pm_waits", "pm_cwd", "posix_files", "restart_pm", "restart_con",
+               "restart_ns"]
 
 
 @pytest.mark.parametrize("cpus", [1, 4])

@@ -1,5 +1,6 @@
 """The shell (user/bin/sh.c) driven through the console as a user would type: pipes,
-redirection to files in fs, the boot archive under /bin, a missing command, and ^C.
+redirection to files in fs, the boot archive under /bin, a missing command, programs
+started in the shell's directory, and ^C.
 init starts sh when booted without run=...; each test runs at 1 and 4 harts.
 """
 
@@ -98,6 +99,25 @@ def test_directories(shuttle, cpus):
     run(m, "cd /tmp")
     run(m, "echo y > rel")     # the shell resolves its redirections against its directory
     assert lines(run(m, "cat /tmp/rel"))[:1] == ["y"]
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_cd_programs(shuttle, cpus):
+    """Programs start in the shell's directory: after `cd`, `ls` and `cat f` look there"""
+    m = boot_shell(shuttle, cpus)
+    run(m, "mkdir /tmp/d")
+    run(m, "cd /tmp/d")
+    run(m, "echo hi > f")
+    assert lines(run(m, "ls"))[:1] == ["f"], "ls after cd /tmp/d did not list /tmp/d"
+    assert lines(run(m, "cat f"))[:1] == ["hi"], "cat f after cd /tmp/d did not read /tmp/d/f"
+    run(m, "cd /bin")
+    names = lines(run(m, "ls"))
+    for program in ("sh", "cat", "echo", "ls", "init"):
+        assert program in names, f"ls after cd /bin does not list {program}: {names}"
+    run(m, "cd ..")
+    top = lines(run(m, "ls"))
+    assert "bin/" in top and "tmp/" in top, f"ls after cd .. printed {top}"
 
 
 def interrupt(m, tries=5):

@@ -82,8 +82,10 @@ struct startup {
     uint64_t argc;
     uint64_t argv;        // char *argv[argc + 1] in the new process
     handle_t handles[STARTUP_MAX_HANDLES];  // given to it; 0 where none
+    uint64_t cwd;         // its current directory: an absolute, normalised path ending
+                          // in '\0' in the new process, or 0 for "/" (what init gets)
 };
-_Static_assert(sizeof(struct startup) == 56, "struct startup is part of the ABI");
+_Static_assert(sizeof(struct startup) == 64, "struct startup is part of the ABI");
 
 // Which startup handle is which.
 #define STARTUP_H_BOOTFS   0  // a region holding the boot archive (cpio): init, pm

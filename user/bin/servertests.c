@@ -11,6 +11,7 @@
 // servertests also serves as the child the pm tests start:
 //   servertests --sleep MS   sleeps, then exits 0
 //   servertests --exit N     exits with status N at once
+//   servertests --cwd DIR    exits 0 when it started in directory DIR, else 1
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -536,6 +537,54 @@ static void test_pm_waits(void)
     }
 }
 
+// ---- pm_cwd: a child starts in its spawner's directory ---------------------------------
+
+// One PM_SPAWN or PM_SPAWN_IN made by hand with buf (len bytes, '\0' included) and no
+// stdio; returns the reply's status and sets *pid.
+static long pm_spawn_raw(uint64_t op, const char *buf, size_t len, long *pid)
+{
+    handle_t pm;
+    long err = ns_lookup("pm", &pm);
+    if (err < 0)
+        return err;
+    struct ipc_msg m = { .w = { op } };
+    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)buf, .send_len = len };
+    err = ipc_call(pm, &m, &x);
+    sys_handle_close(pm);
+    *pid = (long)m.w[1];
+    return err < 0 ? err : (long)m.w[0];
+}
+
+// Waits for a `servertests --cwd` child, which exits 0 when its directory was right.
+static void check_cwd_child(const char *what, long err, long pid)
+{
+    if (!expect(what, err, 0))
+        return;
+    int status = -1;
+    expect("pm_wait", pm_wait(pid, &status), 0);
+    if (status != 0)
+        fail("%s: the child did not start in the expected directory", what);
+}
+
+static void test_pm_cwd(void)
+{
+    if (!expect("fs_chdir(/tmp)", fs_chdir("/tmp"), 0))
+        return;
+    long pid = spawn_self("--cwd", "/tmp");
+    check_cwd_child("pm_spawn(servertests --cwd /tmp) from /tmp", pid > 0 ? 0 : pid, pid);
+    // The directory is normalised; the old format, without one, means "/".
+    static const char messy[] = "/tmp/./../tmp/\0servertests\0servertests\0--cwd\0/tmp";
+    long err = pm_spawn_raw(PM_SPAWN_IN, messy, sizeof(messy), &pid);
+    check_cwd_child("PM_SPAWN_IN in /tmp/./../tmp/", err, pid);
+    static const char plain[] = "servertests\0servertests\0--cwd\0/";
+    err = pm_spawn_raw(PM_SPAWN, plain, sizeof(plain), &pid);
+    check_cwd_child("PM_SPAWN (no directory)", err, pid);
+    static const char relative[] = "tmp\0servertests\0servertests\0--cwd\0/tmp";
+    expect("PM_SPAWN_IN with a relative directory",
+           pm_spawn_raw(PM_SPAWN_IN, relative, sizeof(relative), &pid), E_INVAL);
+    expect("fs_chdir(/)", fs_chdir("/"), 0);
+}
+
 // ---- posix_files: open, read, write, lseek, close and fopen over fs's streams ------------
 
 static void check_fopen(const char *path)
@@ -726,6 +775,7 @@ static const struct test tests[] = {
     { "pm_programs", test_pm_programs, false },
     { "pm_stdio", test_pm_stdio, false },
     { "pm_waits", test_pm_waits, false },
+    { "pm_cwd", test_pm_cwd, false },
     { "posix_files", test_posix_files, false },
     { "restart_pm", test_restart_pm, false },
     { "restart_con", test_restart_con, false },
@@ -800,6 +850,8 @@ static int child_mode(int argc, char *argv[])
     }
     if (strcmp(argv[1], "--exit") == 0)
         return (int)strtol(argv[2], NULL, 10);
+    if (strcmp(argv[1], "--cwd") == 0)
+        return strcmp(fs_cwd(), argv[2]) == 0 ? 0 : 1;
     return -1;
 }
 

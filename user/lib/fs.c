@@ -132,6 +132,20 @@ const char *fs_cwd(void)
     return cwd;
 }
 
+long fs_cwd_init(const char *path)
+{
+    // No fs_stat: this runs before main, and a directory removed meanwhile is the same
+    // as one removed after a cd.
+    if (!path)
+        path = "/";
+    if (path[0] != '/' || strnlen(path, FS_PATH_MAX + 1) > FS_PATH_MAX ||
+        fs_path_join("/", path, cwd, sizeof(cwd)) < 0) {
+        strcpy(cwd, "/");
+        return E_INVAL;
+    }
+    return 0;
+}
+
 long fs_chdir(const char *path)
 {
     char abs[FS_PATH_MAX + 1];

@@ -31,7 +31,8 @@
 // Client side, each 0 (or a count) or a negative E_*:
 //
 //   fs_resolve(path, out, size)      path made absolute against the cwd, normalised
-//   fs_cwd()                         the current directory ("/" at start)
+//   fs_cwd()                         the current directory: at start the one the
+//                                    spawner gave (startup's cwd), else "/"
 //   fs_chdir(path)                   sets it, after checking it is a directory
 //   fs_open(path, flags, &h)         a stream (read and write it with stream.h)
 //   fs_stat(path, &st)
@@ -80,6 +81,11 @@ long fs_readdir(const char *path, uint64_t index, struct fs_dirent *ent);
 long fs_mkdir(const char *path);
 long fs_unlink(const char *path);
 long fs_pipe(handle_t *read_end, handle_t *write_end);
+
+// Sets the current directory without asking fs, from the startup block (start.c calls
+// it before main): NULL means "/"; else path must be absolute and at most FS_PATH_MAX
+// bytes, and is normalised. Otherwise the directory is "/" and the result E_INVAL.
+long fs_cwd_init(const char *path);
 
 // The pure part of fs_resolve, for any directory: cwd must be absolute and normalised.
 // E_INVAL for an empty path or an empty cwd, E_TOOBIG when the result does not fit.

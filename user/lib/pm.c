@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "fs.h"
 #include "ipc.h"
 #include "ns.h"
 #include "server.h"
@@ -79,11 +80,14 @@ static long pack_string(char *buf, size_t *len, const char *s)
     return 0;
 }
 
-// path '\0' argv[0] '\0' ... into buf; the length, or E_TOOBIG.
-static long pack_args(char *buf, const char *path, char *const argv[])
+// cwd '\0' path '\0' argv[0] '\0' ... into buf (PM_SPAWN_IN's format); the length, or
+// E_TOOBIG.
+static long pack_args(char *buf, const char *cwd, const char *path, char *const argv[])
 {
     size_t len = 0;
-    long err = pack_string(buf, &len, path);
+    long err = pack_string(buf, &len, cwd);
+    if (err == 0)
+        err = pack_string(buf, &len, path);
     if (err == 0 && !argv)
         err = pack_string(buf, &len, path);  // argv NULL means { path }
     for (int i = 0; err == 0 && argv && argv[i]; i++)
@@ -94,7 +98,7 @@ static long pack_args(char *buf, const char *path, char *const argv[])
 long pm_spawn(const char *path, char *const argv[], handle_t in, handle_t out, handle_t err)
 {
     char buf[IPC_BUF_MAX];
-    long len = pack_args(buf, path, argv);
+    long len = pack_args(buf, fs_cwd(), path, argv);
     if (len < 0)
         return len;
     // One token per distinct handle: stdout and stderr are usually the same stream.
@@ -108,7 +112,7 @@ long pm_spawn(const char *path, char *const argv[], handle_t in, handle_t out, h
         if (e < 0)
             return e;
     }
-    struct ipc_msg m = { .w = { PM_SPAWN, tokens[0], tokens[1], tokens[2] } };
+    struct ipc_msg m = { .w = { PM_SPAWN_IN, tokens[0], tokens[1], tokens[2] } };
     struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)buf, .send_len = (uint64_t)len };
     long e = pm_call(&m, &x, false);
     return e < 0 ? e : (long)m.w[1];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bootfs.h"
+#include "fs.h"
 #include "lib/elf.h"
 #include "ulib.h"
 
@@ -78,9 +79,11 @@ static long give_handles(handle_t proc, const handle_t *give, int ngive, handle_
 // The child's main stack, with the startup block, argv and strings at its top, laid out
 // in a local buffer that mirrors [base, USER_STACK_TOP) and written in one call:
 //
-//   base: struct startup | argv[0..argc] (argc + 1 pointers) | strings | padding to 16
+//   base: struct startup | argv[0..argc] (argc + 1 pointers) | cwd | strings | padding to 16
+//
+// cwd is absolute and normalised, or NULL: then startup.cwd is 0, which means "/".
 static long build_stack(handle_t proc, char *const argv[], const handle_t *handles,
-                        uint64_t *base_out)
+                        const char *cwd, uint64_t *base_out)
 {
     uint64_t argc = 0, strings = 0;
     for (; argv && argv[argc]; argc++) {
@@ -88,8 +91,10 @@ static long build_stack(handle_t proc, char *const argv[], const handle_t *handl
         if (strings > SPAWN_ARGS_MAX)
             return E_TOOBIG;
     }
-    uint64_t vec_off = sizeof(struct startup);  // 56: 8-byte aligned
-    uint64_t str_off = vec_off + (argc + 1) * sizeof(uint64_t);
+    uint64_t cwd_len = cwd ? strlen(cwd) + 1 : 0;  // at most FS_PATH_MAX + 1
+    uint64_t vec_off = sizeof(struct startup);     // 64: 8-byte aligned
+    uint64_t cwd_off = vec_off + (argc + 1) * sizeof(uint64_t);
+    uint64_t str_off = cwd_off + cwd_len;
     uint64_t total = (str_off + strings + 15) & ~15ULL;
     if (total > SPAWN_ARGS_MAX)
         return E_TOOBIG;
@@ -103,6 +108,10 @@ static long build_stack(handle_t proc, char *const argv[], const handle_t *handl
     s->argc = argc;
     s->argv = base + vec_off;
     memcpy(s->handles, handles, sizeof(s->handles));
+    if (cwd) {
+        memcpy(buf + cwd_off, cwd, cwd_len);
+        s->cwd = base + cwd_off;
+    }
     uint64_t *vec = (uint64_t *)(buf + vec_off);
     uint64_t at = str_off;
     for (uint64_t i = 0; i < argc; i++) {
@@ -123,7 +132,7 @@ static long build_stack(handle_t proc, char *const argv[], const handle_t *handl
 
 // Everything after sys_process_create; on failure the caller disposes of the child.
 static long spawn_into(handle_t proc, const void *elf, uint64_t size, uint64_t entry,
-                       char *const argv[], const handle_t *give, int ngive)
+                       char *const argv[], const char *cwd, const handle_t *give, int ngive)
 {
     handle_t handles[STARTUP_MAX_HANDLES] = { 0 };
     uint64_t base = 0;
@@ -131,7 +140,7 @@ static long spawn_into(handle_t proc, const void *elf, uint64_t size, uint64_t e
     if (r == 0)
         r = give_handles(proc, give, ngive, handles);
     if (r == 0)
-        r = build_stack(proc, argv, handles, &base);
+        r = build_stack(proc, argv, handles, cwd, &base);
     if (r < 0)
         return r;
     // sp = base: 16-byte aligned, and the stack grows down away from the block.
@@ -142,17 +151,22 @@ static long spawn_into(handle_t proc, const void *elf, uint64_t size, uint64_t e
     return 0;
 }
 
-long spawn(const void *elf, uint64_t size, const char *name, char *const argv[],
-           const handle_t *give, int ngive, handle_t *proc)
+long spawn_in(const char *cwd, const void *elf, uint64_t size, const char *name,
+              char *const argv[], const handle_t *give, int ngive, handle_t *proc)
 {
     uint64_t entry;
+    char dir[FS_PATH_MAX + 1];
     if (elf_check(elf, size, &entry) < 0 || ngive < 0 || ngive > STARTUP_MAX_HANDLES ||
         (ngive > 0 && !give) || !name || !proc)
+        return E_INVAL;
+    // fs_path_join takes a relative path too, against "/": ask for an absolute one.
+    if (cwd && (cwd[0] != '/' || strnlen(cwd, FS_PATH_MAX + 1) > FS_PATH_MAX ||
+                fs_path_join("/", cwd, dir, sizeof(dir)) < 0))
         return E_INVAL;
     long p = sys_process_create(name, strlen(name));
     if (p < 0)
         return p;
-    long r = spawn_into((handle_t)p, elf, size, entry, argv, give, ngive);
+    long r = spawn_into((handle_t)p, elf, size, entry, argv, cwd ? dir : NULL, give, ngive);
     if (r < 0) {
         sys_process_kill((handle_t)p);
         sys_handle_close((handle_t)p);
@@ -162,8 +176,14 @@ long spawn(const void *elf, uint64_t size, const char *name, char *const argv[],
     return 0;
 }
 
-long spawn_from_bootfs(const char *path, char *const argv[], const handle_t *give, int ngive,
-                       handle_t *proc)
+long spawn(const void *elf, uint64_t size, const char *name, char *const argv[],
+           const handle_t *give, int ngive, handle_t *proc)
+{
+    return spawn_in(fs_cwd(), elf, size, name, argv, give, ngive, proc);
+}
+
+long spawn_from_bootfs_in(const char *cwd, const char *path, char *const argv[],
+                          const handle_t *give, int ngive, handle_t *proc)
 {
     const void *elf;
     uint64_t size;
@@ -172,5 +192,11 @@ long spawn_from_bootfs(const char *path, char *const argv[], const handle_t *giv
         return r;
     const char *name = strrchr(path, '/');
     name = name ? name + 1 : path;
-    return spawn(elf, size, name, argv, give, ngive, proc);
+    return spawn_in(cwd, elf, size, name, argv, give, ngive, proc);
+}
+
+long spawn_from_bootfs(const char *path, char *const argv[], const handle_t *give, int ngive,
+                       handle_t *proc)
+{
+    return spawn_from_bootfs_in(fs_cwd(), path, argv, give, ngive, proc);
 }

@@ -3,7 +3,8 @@
 //
 // init gives pm its endpoint (STARTUP_H_SPARE; init keeps it, so a restarted pm serves
 // the same handles), the boot archive and ns. Every child gets the boot archive, ns and
-// the stdio streams its spawner sent (see PM_STDIO), in the usual startup slots.
+// the stdio streams its spawner sent (see PM_STDIO), in the usual startup slots, and
+// starts in the directory the spawner named (PM_SPAWN_IN; pm has none for anyone).
 //
 // Waiting. The kernel has no "wait for any child", so each child has a reaper thread
 // blocked in sys_process_wait; the reaper records the status and marks the child
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "bootfs.h"
+#include "fs.h"
 #include "pm.h"
 #include "server.h"
 #include "spawn.h"
@@ -176,13 +178,23 @@ static struct child *child_alloc(void)
     return oldest;
 }
 
-// Splits "path\0argv0\0argv1\0..." into path and argv (NULL-terminated, in r's buffer).
-static long unpack_args(struct server_req *r, const char **path, char *argv[PM_ARGV_MAX + 1])
+// Splits "cwd\0path\0argv0\0argv1\0..." (PM_SPAWN_IN) or "path\0argv0\0..." (PM_SPAWN,
+// whose *cwd is "/") into cwd, path and argv (NULL-terminated, in r's buffer).
+static long unpack_args(struct server_req *r, const char **cwd, const char **path,
+                        char *argv[PM_ARGV_MAX + 1])
 {
     if (r->len == 0 || r->data[r->len - 1] != '\0')
         return E_INVAL;
     const char *s = (const char *)r->data;
     const char *end = s + r->len;
+    *cwd = "/";
+    if (r->req.w[0] == PM_SPAWN_IN) {
+        *cwd = s;
+        s += strlen(s) + 1;
+        // spawn normalises it; a relative or oversized one is the client's mistake.
+        if (s == end || (*cwd)[0] != '/' || s - *cwd - 1 > FS_PATH_MAX)
+            return E_INVAL;
+    }
     *path = s;
     s += strlen(s) + 1;
     int argc = 0;
@@ -206,7 +218,8 @@ static void child_name(struct child *c, const char *path)
 }
 
 // Loads the program into c; lock is not held (loading takes a while).
-static long child_start(struct child *c, const char *path, char *argv[], const handle_t stdio[3])
+static long child_start(struct child *c, const char *cwd, const char *path, char *argv[],
+                        const handle_t stdio[3])
 {
     handle_t give[STARTUP_MAX_HANDLES] = { 0 };
     give[STARTUP_H_BOOTFS] = bootfs_handle();
@@ -214,7 +227,7 @@ static long child_start(struct child *c, const char *path, char *argv[], const h
     give[STARTUP_H_STDIN] = stdio[0];
     give[STARTUP_H_STDOUT] = stdio[1];
     give[STARTUP_H_STDERR] = stdio[2];
-    long err = spawn_from_bootfs(path, argv, give, STARTUP_MAX_HANDLES, &c->proc);
+    long err = spawn_from_bootfs_in(cwd, path, argv, give, STARTUP_MAX_HANDLES, &c->proc);
     if (err < 0)
         return err;
     err = uthread_start(&c->reaper, reaper, c, REAPER_STACK);
@@ -228,9 +241,9 @@ static long child_start(struct child *c, const char *path, char *argv[], const h
 
 static long pm_spawn_req(struct server_req *r)
 {
-    const char *path;
+    const char *cwd, *path;
     char *argv[PM_ARGV_MAX + 1];
-    long err = unpack_args(r, &path, argv);
+    long err = unpack_args(r, &cwd, &path, argv);
     if (err < 0)
         return err;
     uint64_t tokens[3] = { r->req.w[1], r->req.w[2], r->req.w[3] };
@@ -246,7 +259,7 @@ static long pm_spawn_req(struct server_req *r)
     }
     ulock_release(&lock);
     if (err == 0)
-        err = child_start(c, path, argv, stdio);
+        err = child_start(c, cwd, path, argv, stdio);
     close_stdio(stdio);  // the child has its own copies now
     ulock_acquire(&lock);
     long pid = c ? c->pid : 0;
@@ -323,12 +336,13 @@ static void pm_handle(struct server_req *r)
 {
     long err;
     switch (r->req.w[0]) {
-    case PM_STDIO: err = pm_stdio(r); break;
-    case PM_SPAWN: err = pm_spawn_req(r); break;
-    case PM_WAIT:  err = pm_wait_req(r); break;
-    case PM_KILL:  err = pm_kill_req(r); break;
-    case PM_LIST:  err = pm_list_req(r); break;
-    default:       err = E_INVAL; break;
+    case PM_STDIO:    err = pm_stdio(r); break;
+    case PM_SPAWN:
+    case PM_SPAWN_IN: err = pm_spawn_req(r); break;
+    case PM_WAIT:     err = pm_wait_req(r); break;
+    case PM_KILL:     err = pm_kill_req(r); break;
+    case PM_LIST:     err = pm_list_req(r); break;
+    default:          err = E_INVAL; break;
     }
     server_status(r, err);
 }
