@@ -11,13 +11,13 @@
 //                          again whenever it exits
 // A program gets every boot word, argv[0] replaced by its name (so the grader's nonce).
 //
-// The servers. init starts ns, con, pm and (when the archive has it) fs, and starts a
-// server that dies again after a back-off: 100 ms, doubling to 2 s, back to 100 ms once
-// it ran 10 s. One keeper thread per server spawns it, waits for it and logs its end.
-// init makes each server's endpoint and keeps it: a restarted server receives on the
-// same endpoint, so clients' handles (and calls queued meanwhile) survive it; only a call
-// the server was answering when it died fails, with E_DEAD. ns forgets its table when
-// it restarts, so init registers the servers' names again each time.
+// The servers. init starts ns, con, pm and (when the archive has them) fs and kvs, and
+// starts a server that dies again after a back-off: 100 ms, doubling to 2 s, back to
+// 100 ms once it ran 10 s. One keeper thread per server spawns it, waits for it and logs
+// its end. init makes each server's endpoint and keeps it: a restarted server receives
+// on the same endpoint, so clients' handles (and calls queued meanwhile) survive it; only
+// a call the server was answering when it died fails, with E_DEAD. ns forgets its table
+// when it restarts, so init registers the servers' names again each time.
 //
 // Each server gets its endpoint as STARTUP_H_SPARE, ns a send-only copy of ns's
 // endpoint (STARTUP_H_NS; ns itself gets none) and the boot archive; con also the UART.
@@ -57,13 +57,14 @@ struct service {
     int restarts;
 };
 
-enum { SRV_NS, SRV_CON, SRV_PM, SRV_FS, NSERVICES };
+enum { SRV_NS, SRV_CON, SRV_PM, SRV_FS, SRV_KVS, NSERVICES };
 
 static struct service services[NSERVICES] = {
     [SRV_NS] = { .name = "ns" },
     [SRV_CON] = { .name = "con", .uart = true },
     [SRV_PM] = { .name = "pm" },
     [SRV_FS] = { .name = "fs", .optional = true },
+    [SRV_KVS] = { .name = "kvs", .optional = true },
 };
 
 static struct ulock lock;
@@ -256,7 +257,8 @@ static long start_servers(void)
         printf("init: cannot make the servers' endpoints: %s\n", abi_strerror(err));
         return err;
     }
-    printf("init: starting ns, con, pm%s\n", services[SRV_FS].present ? ", fs" : " (no fs)");
+    printf("init: starting ns, con, pm%s%s\n", services[SRV_FS].present ? ", fs" : " (no fs)",
+           services[SRV_KVS].present ? ", kvs" : "");
     err = keeper_start(&services[SRV_NS]);
     if (err < 0)
         return err;

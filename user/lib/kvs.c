@@ -1,0 +1,195 @@
+// The key-value server's client (see kvs.h). kvs's endpoint is looked up in ns on first
+// use and kept until a call fails with E_DEAD, as pm's client does (pm.c).
+//
+// Why look it up again at all, when init keeps kvs's endpoint across restarts and the
+// old handle would reach the new kvs? Because that is init's choice, not the protocol's:
+// a kvs started some other way would register an endpoint of its own, and a client that
+// looks the name up again after E_DEAD works with both.
+#include "kvs.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "ns.h"
+#include "server.h"
+#include "ulib.h"
+
+#define KVS_LOOKUP_MS 2000  // init registers kvs before any program runs: a short wait
+#define KVS_TRIES     3     // calls on a handle another thread closed under us
+
+static struct ulock kvs_lock;
+static handle_t kvs_handle;  // kvs_lock must be held when using it; 0: look it up first
+
+// (These are for exercise 3: until it is written, "unused" keeps the build quiet.)
+
+// The handle to call kvs with: E_BADHANDLE when ns has no "kvs".
+__attribute__((unused)) static long kvs_endpoint(handle_t *out)
+{
+    long err = 0;
+    ulock_acquire(&kvs_lock);
+    if (!kvs_handle)
+        err = ns_lookup_wait("kvs", KVS_LOOKUP_MS, &kvs_handle);
+    *out = kvs_handle;
+    ulock_release(&kvs_lock);
+    return err == E_NOENT ? E_BADHANDLE : err;  // E_NOENT means "no such key" here
+}
+
+// kvs died under us: the next call looks the name up again.
+__attribute__((unused)) static void kvs_forget(handle_t h)
+{
+    ulock_acquire(&kvs_lock);
+    if (kvs_handle == h) {
+        sys_handle_close(h);
+        kvs_handle = 0;
+    }
+    ulock_release(&kvs_lock);
+}
+
+// True when h is no longer the handle calls use: another thread forgot it.
+__attribute__((unused)) static bool kvs_replaced(handle_t h)
+{
+    ulock_acquire(&kvs_lock);
+    bool replaced = kvs_handle != h;
+    ulock_release(&kvs_lock);
+    return replaced;
+}
+
+const char *kvs_strerror(long err)
+{
+    switch (err) {
+    case 0: return "ok";
+    case E_NOENT: return "no such key";
+    case E_TOOBIG: return "too long (keys 1..64 bytes, values at most 1024)";
+    case E_LIMIT: return "the store is full (256 keys): delete one first";
+    case E_INVAL: return "invalid request (an empty key, or a NUL or newline in it)";
+    case E_DEAD: return "kvs died during the request (it restarts with an empty store)";
+    case E_BADHANDLE: return "no kvs server (ns has no \"kvs\")";
+    case E_NOMEM: return "kvs is out of memory";
+    case E_NOSYS: return "not implemented (lab 2 is not done)";
+    default: return abi_strerror(err);
+    }
+}
+
+// What a stub says once per process, the first time it is called.
+__attribute__((unused)) static long lab2_not_done(const char *function)
+{
+    static bool said;
+    if (!said) {
+        said = true;
+        printf("lab2: exercise 3 is not done (user/lib/kvs.c: %s)\n", function);
+    }
+    return E_NOSYS;
+}
+
+// One request: m's words and x's buffers out, the reply into m and x's receive part.
+// Returns the reply's status, or the call's own error.
+__attribute__((unused)) static long kvs_call(struct ipc_msg *m, struct ipc_xfer *x)
+{
+#if SOL >= 2 /* LAB 2 exercise 3: one call to kvs: the endpoint from kvs_endpoint(), ipc_call, kvs_forget() after E_DEAD; the reply's w[0] */
+    struct ipc_msg req = *m;
+    for (int i = 0;; i++) {
+        handle_t h;
+        long err = kvs_endpoint(&h);
+        if (err < 0)
+            return err;
+        *m = req;
+        err = ipc_call(h, m, x);
+        if (err == E_DEAD)
+            kvs_forget(h);
+        // Closed by a thread that saw E_DEAD before we could use it: the request never
+        // left, so it is safe to make on the new handle.
+        if (err == E_BADHANDLE && i + 1 < KVS_TRIES && kvs_replaced(h))
+            continue;
+        return err < 0 ? err : (long)m->w[0];
+    }
+#else
+    return lab2_not_done("kvs_call");
+#endif
+}
+
+long kvs_put(const char *key, const void *value, size_t len)
+{
+#if SOL >= 2 /* LAB 2 exercise 3: KVS_PUT: w[1] = the key's length, the buffer = key then value */
+    size_t klen = strlen(key);
+    if (klen > IPC_BUF_MAX || len > IPC_BUF_MAX - klen)
+        return E_TOOBIG;  // more than one message carries: kvs would refuse it anyway
+    uint8_t buf[IPC_BUF_MAX];
+    memcpy(buf, key, klen);
+    memcpy(buf + klen, value, len);
+    struct ipc_msg m = { .w = { KVS_PUT, klen } };
+    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)buf, .send_len = klen + len };
+    return kvs_call(&m, &x);
+#else
+    return lab2_not_done("kvs_put");
+#endif
+}
+
+long kvs_get(const char *key, void *buf, size_t size)
+{
+#if SOL >= 2 /* LAB 2 exercise 3: KVS_GET: the key in the buffer; receive the value, copy what fits, return its length */
+    size_t klen = strlen(key);
+    if (klen > IPC_BUF_MAX)
+        return E_TOOBIG;
+    uint8_t value[KVS_VALUE_MAX];
+    struct ipc_msg m = { .w = { KVS_GET } };
+    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)key, .send_len = klen,
+                          .recv_buf = (uint64_t)(uintptr_t)value, .recv_cap = sizeof(value) };
+    long err = kvs_call(&m, &x);
+    if (err < 0)
+        return err;
+    memcpy(buf, value, x.recv_len < size ? x.recv_len : size);
+    return (long)x.recv_len;
+#else
+    return lab2_not_done("kvs_get");
+#endif
+}
+
+long kvs_delete(const char *key)
+{
+#if SOL >= 2 /* LAB 2 exercise 3: KVS_DELETE: the key in the buffer */
+    size_t klen = strlen(key);
+    if (klen > IPC_BUF_MAX)
+        return E_TOOBIG;
+    struct ipc_msg m = { .w = { KVS_DELETE } };
+    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)key, .send_len = klen };
+    return kvs_call(&m, &x);
+#else
+    return lab2_not_done("kvs_delete");
+#endif
+}
+
+long kvs_list(uint64_t start, char *buf, size_t size, int *n, int *total)
+{
+#if SOL >= 2 /* LAB 2 exercise 3: KVS_LIST from index start; copy the whole keys that fit into buf, '\0'-terminated */
+    if (size == 0)
+        return E_INVAL;
+    char all[IPC_BUF_MAX];
+    struct ipc_msg m = { .w = { KVS_LIST, start } };
+    struct ipc_xfer x = { .recv_buf = (uint64_t)(uintptr_t)all, .recv_cap = sizeof(all) };
+    long err = kvs_call(&m, &x);
+    if (err < 0)
+        return err;
+    // Whole keys only, so that start + *n is where the next call goes on.
+    size_t used = 0;
+    int keys = 0;
+    for (const char *p = all; p < all + x.recv_len;) {
+        const char *nl = memchr(p, '\n', (size_t)(all + x.recv_len - p));
+        if (!nl || (size_t)(nl + 1 - all) > size - 1)
+            break;
+        used = (size_t)(nl + 1 - all);
+        keys++;
+        p = nl + 1;
+    }
+    memcpy(buf, all, used);
+    buf[used] = '\0';
+    if (n)
+        *n = keys;
+    if (total)
+        *total = (int)m.w[2];
+    return 0;
+#else
+    return lab2_not_done("kvs_list");
+#endif
+}
