@@ -1,9 +1,9 @@
 // ipctests: message passing tested from user space. init runs it for the boot argument
 // `run=ipctests` (all tests) or with `ipctests=NAME,NAME` as well (those only). The
 // output contract is usertests': each test prints `TEST <name>: ok <nonce>` or
-// `TEST <name>: FAIL <why> <nonce>` (the nonce from the word nonce=...), every failure
-// beyond a test's first gets an `ipctests:` line of its own, and the exit status is 0
-// when all passed.
+// `TEST <name>: FAIL <why> <nonce>` (the nonce from the word nonce=...), failures
+// beyond a test's first get `ipctests:` lines of their own, and the exit status is 0
+// when all passed. The runner is user/lib/testsuite.c's.
 //
 // Servers are threads of this process, or copies of this program started with
 // `ipctests --child MODE` from the boot archive (spawn_from_bootfs, which needs the
@@ -13,7 +13,6 @@
 //   caller   calls once (and waits for ever: the test kills it)
 // Processes are killed and waited for with their process handle, not through pm, so
 // that the tests depend on the kernel alone.
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "bootfs.h"
 #include "ipc.h"
 #include "spawn.h"
+#include "testsuite.h"
 #include "ulib.h"
 #include "uthread.h"
 
@@ -34,25 +34,7 @@
 // Operations of the echo servers (w[0]); anything else is echoed as w[0] + 1.
 #define OP_STOP 0x5707  // the in-process server answers, then its thread ends
 
-// ---- the framework ------------------------------------------------------------------------
-
-static const char *nonce = "";
-static const char *current;
-static int failures;
-static char first_why[160];
-
-static void fail(const char *fmt, ...)
-{
-    char why[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    if (failures++ == 0)
-        strcpy(first_why, why);
-    else
-        printf("ipctests: %s: also: %s\n", current, why);
-}
+// ---- helpers ------------------------------------------------------------------------------
 
 // Fails unless got == want; what names the call.
 static void expect(long got, long want, const char *what)
@@ -66,7 +48,7 @@ static void expect(long got, long want, const char *what)
         snprintf(g, sizeof(g), "%ld", got);
     if (want >= 0)
         snprintf(w, sizeof(w), "%ld", want);
-    fail("%s: %s, not %s", what, g, w);
+    test_fail("%s: %s, not %s", what, g, w);
 }
 
 static struct sys_stats stats_now(void)
@@ -74,7 +56,7 @@ static struct sys_stats stats_now(void)
     struct sys_stats s;
     memset(&s, 0, sizeof(s));
     if (sys_stats(&s) < 0)
-        fail("sys_stats failed");
+        test_fail("sys_stats failed");
     return s;
 }
 
@@ -82,7 +64,7 @@ static handle_t new_endpoint(void)
 {
     long ep = sys_endpoint_create();
     if (ep < 0) {
-        fail("sys_endpoint_create: %s", abi_strerror(ep));
+        test_fail("sys_endpoint_create: %s", abi_strerror(ep));
         return 0;
     }
     return (handle_t)ep;
@@ -92,7 +74,7 @@ static handle_t dup_rights(handle_t h, uint32_t rights)
 {
     long d = sys_handle_dup(h, rights);
     if (d < 0) {
-        fail("sys_handle_dup: %s", abi_strerror(d));
+        test_fail("sys_handle_dup: %s", abi_strerror(d));
         return 0;
     }
     return (handle_t)d;
@@ -174,7 +156,7 @@ static bool server_start(struct server_thread *s, handle_t ep)
     s->ep = ep;
     long err = uthread_start(&s->t, echo_thread, (void *)(uintptr_t)ep, UTHREAD_STACK_DEFAULT);
     if (err < 0) {
-        fail("uthread_start: %s", abi_strerror(err));
+        test_fail("uthread_start: %s", abi_strerror(err));
         return false;
     }
     return true;
@@ -186,7 +168,7 @@ static long server_stop(struct server_thread *s)
     struct ipc_msg m;
     long err = call_words(s->ep, &m, OP_STOP, 0);
     if (err < 0)
-        fail("stopping the server: %s", abi_strerror(err));
+        test_fail("stopping the server: %s", abi_strerror(err));
     long served = -1;
     uthread_join(&s->t, &served);
     return served;
@@ -204,7 +186,7 @@ static long child_start(const char *mode, handle_t ep, handle_t *proc)
     give[STARTUP_H_SPARE] = ep;
     long err = spawn_from_bootfs("ipctests", argv, give, STARTUP_MAX_HANDLES, proc);
     if (err < 0)
-        fail("cannot start an ipctests child (%s): %s", mode, abi_strerror(err));
+        test_fail("cannot start an ipctests child (%s): %s", mode, abi_strerror(err));
     return err;
 }
 
@@ -216,7 +198,7 @@ static void child_end(handle_t proc)
     if (err == 0)
         err = sys_process_wait(proc, &status);
     if (err < 0)
-        fail("killing a child: %s", abi_strerror(err));
+        test_fail("killing a child: %s", abi_strerror(err));
     sys_handle_close(proc);
 }
 
@@ -247,7 +229,7 @@ static int child_main(const char *mode)
 static void ping_pong_rounds(handle_t ep, int n, const char *who)
 {
     static uint8_t out[IPC_BUF_MAX], in[IPC_BUF_MAX];
-    for (int i = 0; i < n && !failures; i++) {
+    for (int i = 0; i < n && !test_failed(); i++) {
         uint64_t len = i == n - 1 ? IPC_BUF_MAX : (uint64_t)(i * 37) % IPC_BUF_MAX;
         for (uint64_t k = 0; k < len; k++)
             out[k] = (uint8_t)(i + k * 7);
@@ -256,13 +238,13 @@ static void ping_pong_rounds(handle_t ep, int n, const char *who)
                               .recv_buf = (uint64_t)(uintptr_t)in, .recv_cap = IPC_BUF_MAX };
         long err = ipc_call(ep, &m, &x);
         if (err < 0)
-            fail("%s: call %d: %s", who, i, abi_strerror(err));
+            test_fail("%s: call %d: %s", who, i, abi_strerror(err));
         else if (m.w[0] != (uint64_t)i * 2 + 1 || m.w[1] != 0xa1 || m.w[2] != 0xb2)
-            fail("%s: call %d: reply words %lx %lx %lx", who, i, (unsigned long)m.w[0],
-                 (unsigned long)m.w[1], (unsigned long)m.w[2]);
+            test_fail("%s: call %d: reply words %lx %lx %lx", who, i, (unsigned long)m.w[0],
+                      (unsigned long)m.w[1], (unsigned long)m.w[2]);
         else if (x.recv_len != len || memcmp(in, out, len) != 0)
-            fail("%s: call %d: %lu bytes sent, %lu came back (or different ones)", who, i,
-                 (unsigned long)len, (unsigned long)x.recv_len);
+            test_fail("%s: call %d: %lu bytes sent, %lu came back (or different ones)", who, i,
+                      (unsigned long)len, (unsigned long)x.recv_len);
     }
 }
 
@@ -288,7 +270,7 @@ static void test_ping_pong(void)
         ping_pong_rounds(ep, 200, "thread server");
         long served = server_stop(&s);
         if (served != 200 + 1)
-            fail("the thread server answered %ld calls, not 201", served);
+            test_fail("the thread server answered %ld calls, not 201", served);
     }
     handle_t proc;
     if (ep && child_start("echo", ep, &proc) == 0) {
@@ -303,11 +285,11 @@ static void test_ping_pong(void)
         long value = -999;
         uthread_join(&t, &value);
         if (value == -100)
-            fail("the receiver of ipc_send got other words");
+            test_fail("the receiver of ipc_send got other words");
         else if (value == -101)
-            fail("ipc_reply after receiving a send did not say E_INVAL");
+            test_fail("ipc_reply after receiving a send did not say E_INVAL");
         else if (value < 0)
-            fail("the receiver of ipc_send: %s", abi_strerror(value));
+            test_fail("the receiver of ipc_send: %s", abi_strerror(value));
     }
     if (ep)
         sys_handle_close(ep);
@@ -367,14 +349,14 @@ static void test_many_clients(void)
     order_errors = 0;
     struct uthread server, clients[CLIENTS];
     if (uthread_start(&server, order_server, NULL, UTHREAD_STACK_DEFAULT) < 0) {
-        fail("cannot start the server thread");
+        test_fail("cannot start the server thread");
         return;
     }
     int started = 0;
     for (int i = 0; i < CLIENTS; i++) {
         if (uthread_start(&clients[i], order_client, (void *)(uintptr_t)i,
                           UTHREAD_STACK_DEFAULT) < 0) {
-            fail("cannot start client thread %d", i);
+            test_fail("cannot start client thread %d", i);
             clients[i].handle = 0;
         } else {
             started++;
@@ -385,22 +367,22 @@ static void test_many_clients(void)
         if (clients[i].handle)
             uthread_join(&clients[i], &value);
         if (value < -900)
-            fail("client %d: a call failed: %s", i, abi_strerror(value + 1000));
+            test_fail("client %d: a call failed: %s", i, abi_strerror(value + 1000));
         else if (value > 0)
-            fail("client %d: %ld replies out of order or wrong", i, value);
+            test_fail("client %d: %ld replies out of order or wrong", i, value);
     }
     if (started < CLIENTS)
         sys_handle_close(order_ep);  // the server waits for calls that will never come
     long value = -999;
     uthread_join(&server, &value);
     if (started == CLIENTS && value < 0)
-        fail("the server: %s", abi_strerror(value));
+        test_fail("the server: %s", abi_strerror(value));
     if (order_errors)
-        fail("the server saw %ld calls out of order", order_errors);
+        test_fail("the server saw %ld calls out of order", order_errors);
     for (int i = 0; i < started; i++)
         if (order_next[i] != CLIENT_CALLS)
-            fail("client %d was served %lu times, not %d", i, (unsigned long)order_next[i],
-                 CLIENT_CALLS);
+            test_fail("client %d was served %lu times, not %d", i, (unsigned long)order_next[i],
+                      CLIENT_CALLS);
     if (started == CLIENTS)
         sys_handle_close(order_ep);
 }
@@ -413,7 +395,7 @@ static uint64_t badge_seen(handle_t h)
     struct ipc_msg m;
     long err = call_words(h, &m, 1, 0);
     if (err < 0) {
-        fail("a call on handle %d: %s", h, abi_strerror(err));
+        test_fail("a call on handle %d: %s", h, abi_strerror(err));
         return ~0ULL;
     }
     return m.w[3];
@@ -427,25 +409,25 @@ static void test_badges(void)
     if (!ep || !server_start(&s, ep))
         return;
     if (badge_seen(ep) != 0)
-        fail("the unbadged handle delivered a badge");
+        test_fail("the unbadged handle delivered a badge");
     handle_t minted[3] = { 0 };
     for (int i = 0; i < 3; i++) {
         long h = sys_handle_mint(ep, badges[i], RIGHT_SEND | RIGHT_DUP | RIGHT_TRANSFER);
         if (h < 0) {
-            fail("sys_handle_mint(badge %lx): %s", (unsigned long)badges[i], abi_strerror(h));
+            test_fail("sys_handle_mint(badge %lx): %s", (unsigned long)badges[i], abi_strerror(h));
             continue;
         }
         minted[i] = (handle_t)h;
         uint64_t b = badge_seen(minted[i]);
         if (b != badges[i])
-            fail("a handle minted with badge %lx delivered %lx", (unsigned long)badges[i],
-                 (unsigned long)b);
+            test_fail("a handle minted with badge %lx delivered %lx", (unsigned long)badges[i],
+                      (unsigned long)b);
     }
     if (minted[1]) {
         // A copy keeps its badge, or a client could strip it and pose as the server's own.
         handle_t d = dup_rights(minted[1], RIGHT_SEND);
         if (d && badge_seen(d) != badges[1])
-            fail("a duplicate of a badged handle lost its badge");
+            test_fail("a duplicate of a badged handle lost its badge");
         if (d)
             sys_handle_close(d);
         expect(sys_handle_mint(minted[1], 7, RIGHT_SEND), E_PERM,
@@ -509,13 +491,13 @@ static void transfer_read_only(handle_t ep, handle_t h, uint32_t rights, const c
     struct ipc_xfer x = { .send_handle = h, .send_rights = rights };
     long err = ipc_call(ep, &m, &x);
     if (err < 0) {
-        fail("%s: sending the handle: %s", how, abi_strerror(err));
+        test_fail("%s: sending the handle: %s", how, abi_strerror(err));
         return;
     }
     expect((long)m.w[0], E_RIGHTS, "mapping writable a region received read-only");
     expect((long)m.w[1], 0, "mapping read-only a region received read-only");
     if ((long)m.w[1] == 0 && m.w[2] != 0x5a)
-        fail("%s: the receiver read %lx, not the 5a written", how, (unsigned long)m.w[2]);
+        test_fail("%s: the receiver read %lx, not the 5a written", how, (unsigned long)m.w[2]);
     expect((long)m.w[3], E_RIGHTS, "duplicating a handle received without RIGHT_DUP");
 }
 
@@ -524,13 +506,13 @@ static void test_handle_transfer(void)
     handle_t ep = new_endpoint();
     long region = sys_region_create(PAGE_SIZE);
     if (region < 0) {
-        fail("sys_region_create: %s", abi_strerror(region));
+        test_fail("sys_region_create: %s", abi_strerror(region));
         return;
     }
     handle_t r = (handle_t)region;
     long err = sys_region_map(r, H_SELF, MAP_VA_A, 0, PAGE_SIZE, PROT_READ | PROT_WRITE);
     if (err < 0) {
-        fail("mapping the region: %s", abi_strerror(err));
+        test_fail("mapping the region: %s", abi_strerror(err));
     } else {
         *(volatile uint8_t *)(uintptr_t)MAP_VA_A = 0x5a;
         sys_mem_unmap(H_SELF, MAP_VA_A, PAGE_SIZE);
@@ -538,7 +520,7 @@ static void test_handle_transfer(void)
     struct uthread t;
     if (!ep || uthread_start(&t, transfer_receiver, (void *)(uintptr_t)ep,
                              UTHREAD_STACK_DEFAULT) < 0) {
-        fail("cannot start the receiver");
+        test_fail("cannot start the receiver");
         sys_handle_close(r);
         return;
     }
@@ -566,7 +548,7 @@ static void test_handle_transfer(void)
     long value = -999;
     uthread_join(&t, &value);
     if (value < 0)
-        fail("the receiver: %s", abi_strerror(value));
+        test_fail("the receiver: %s", abi_strerror(value));
     sys_handle_close(r);
     sys_handle_close(ep);
 }
@@ -649,7 +631,7 @@ static void bad_buffers(handle_t ep)
     m = (struct ipc_msg){ .w = { 41 } };
     long err = ipc_call(ep, &m, &x);
     if (err < 0 || m.w[0] != 42 || x.recv_len != 16)
-        fail("the server does not answer after bad calls: %s", abi_strerror(err));
+        test_fail("the server does not answer after bad calls: %s", abi_strerror(err));
 }
 
 // A receiver with room for 8 bytes: a 16-byte message is the sender's E_TOOBIG.
@@ -681,7 +663,7 @@ static void bad_receiver_room(void)
     long value = -999;
     uthread_join(&t, &value);
     if (value != 8)
-        fail("the receiver got %ld bytes, not 8", value);
+        test_fail("the receiver got %ld bytes, not 8", value);
     sys_handle_close(ep);
 }
 
@@ -729,7 +711,7 @@ static void death_mid_call(void)
     expect(call_words(send, &m, 1, 0), 0, "the first call to the hanging server");
     struct uthread t;
     if (uthread_start(&t, blocked_caller, (void *)(uintptr_t)send, UTHREAD_STACK_DEFAULT) < 0) {
-        fail("cannot start the caller");
+        test_fail("cannot start the caller");
         child_end(proc);
         return;
     }
@@ -760,7 +742,7 @@ static void death_queued(void)
     for (int i = 0; i < QUEUED; i++) {
         long value = -999;
         if (!t[i].handle) {
-            fail("cannot start caller %d", i);
+            test_fail("cannot start caller %d", i);
             continue;
         }
         uthread_join(&t[i], &value);
@@ -788,8 +770,8 @@ static void test_dead_caller(void)
     struct ipc_msg m;
     long err = ipc_recv(ep, &m, NULL, 0);
     if (err < 0 || m.w[0] != 0xca11)
-        fail("receiving the child's call: %s, w[0] = %lx", abi_strerror(err),
-             (unsigned long)m.w[0]);
+        test_fail("receiving the child's call: %s, w[0] = %lx", abi_strerror(err),
+                  (unsigned long)m.w[0]);
     child_end(proc);
     m.w[0] = 1;
     expect(ipc_reply(&m, NULL), E_DEAD, "a reply to a killed caller");
@@ -806,7 +788,7 @@ static void test_dead_caller(void)
 static void leak_calls(handle_t ep, int calls)
 {
     static uint8_t buf[64];
-    for (int i = 0; i < calls && !failures; i++) {
+    for (int i = 0; i < calls && !test_failed(); i++) {
         handle_t give = i % 10 == 0 ? dup_rights(ep, RIGHT_SEND | RIGHT_TRANSFER) : 0;
         struct ipc_msg m = { .w = { (uint64_t)i } };
         struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)buf, .send_len = sizeof(buf),
@@ -814,7 +796,7 @@ static void leak_calls(handle_t ep, int calls)
                               .send_handle = give, .send_rights = RIGHT_SEND };
         long err = ipc_call(ep, &m, &x);
         if (err < 0 || m.w[0] != (uint64_t)i + 1)
-            fail("call %d: %s", i, abi_strerror(err));
+            test_fail("call %d: %s", i, abi_strerror(err));
         if (give)
             sys_handle_close(give);
     }
@@ -822,7 +804,7 @@ static void leak_calls(handle_t ep, int calls)
 
 static void leak_restarts(int n)
 {
-    for (int i = 0; i < n && !failures; i++) {
+    for (int i = 0; i < n && !test_failed(); i++) {
         handle_t ep = new_endpoint();
         handle_t proc;
         if (!ep || child_start("echo", ep, &proc) < 0)
@@ -830,7 +812,7 @@ static void leak_restarts(int n)
         struct ipc_msg m;
         long err = call_words(ep, &m, 7, 0);
         if (err < 0 || m.w[0] != 8)
-            fail("restart %d: the server did not answer: %s", i, abi_strerror(err));
+            test_fail("restart %d: the server did not answer: %s", i, abi_strerror(err));
         child_end(proc);
         sys_handle_close(ep);
     }
@@ -891,15 +873,15 @@ static void test_no_leaks(void)
     leak_round(LEAK_CALLS, LEAK_RESTARTS);
     struct sys_stats after = stats_settled();
     if (after.handles != before.handles)
-        fail("%lu handles in use before, %lu after", (unsigned long)before.handles,
-             (unsigned long)after.handles);
+        test_fail("%lu handles in use before, %lu after", (unsigned long)before.handles,
+                  (unsigned long)after.handles);
     if (after.free_pages != before.free_pages)
-        fail("%lu pages free before, %lu after", (unsigned long)before.free_pages,
-             (unsigned long)after.free_pages);
+        test_fail("%lu pages free before, %lu after", (unsigned long)before.free_pages,
+                  (unsigned long)after.free_pages);
     if (after.threads != before.threads || after.processes != before.processes)
-        fail("threads %lu -> %lu, processes %lu -> %lu", (unsigned long)before.threads,
-             (unsigned long)after.threads, (unsigned long)before.processes,
-             (unsigned long)after.processes);
+        test_fail("threads %lu -> %lu, processes %lu -> %lu", (unsigned long)before.threads,
+                  (unsigned long)after.threads, (unsigned long)before.processes,
+                  (unsigned long)after.processes);
 }
 
 // ---- notifications -------------------------------------------------------------------------
@@ -914,7 +896,7 @@ static void test_notifications(void)
 {
     long n = sys_notify_create();
     if (n < 0) {
-        fail("sys_notify_create: %s", abi_strerror(n));
+        test_fail("sys_notify_create: %s", abi_strerror(n));
         return;
     }
     handle_t h = (handle_t)n;
@@ -931,7 +913,7 @@ static void test_notifications(void)
         uint64_t start = time_now();
         expect(sys_notify_wait(h, 0), 0x40, "a wait for a signal 20 ms later");
         if (time_now() - start < time_from_ms(10))
-            fail("the blocking wait returned before the signal");
+            test_fail("the blocking wait returned before the signal");
         uthread_join(&t, NULL);
     }
     expect(sys_notify_signal(h, 0), E_INVAL, "signalling no bits");
@@ -953,94 +935,38 @@ static void test_notifications(void)
 
 // ---- the list and main -----------------------------------------------------------------------
 
-static const struct test {
-    const char *name;
-    void (*fn)(void);
-    bool needs_bootfs;  // starts copies of this program
-} tests[] = {
-    { "ping_pong", test_ping_pong, true },
-    { "many_clients", test_many_clients, false },
-    { "badges", test_badges, false },
-    { "handle_transfer", test_handle_transfer, false },
-    { "bad_args", test_bad_args, false },
-    { "server_death", test_server_death, true },
-    { "dead_caller", test_dead_caller, true },
-    { "no_leaks", test_no_leaks, true },
-    { "notifications", test_notifications, false },
+static const struct test_case tests[] = {
+    { "ping_pong", test_ping_pong, TEST_NEEDS_BOOTFS },
+    { "many_clients", test_many_clients, 0 },
+    { "badges", test_badges, 0 },
+    { "handle_transfer", test_handle_transfer, 0 },
+    { "bad_args", test_bad_args, 0 },
+    { "server_death", test_server_death, TEST_NEEDS_BOOTFS },
+    { "dead_caller", test_dead_caller, TEST_NEEDS_BOOTFS },
+    { "no_leaks", test_no_leaks, TEST_NEEDS_BOOTFS },
+    { "notifications", test_notifications, 0 },
 };
 
-#define NTESTS (int)(sizeof(tests) / sizeof(tests[0]))
-
-static bool word_is(const char *word, size_t n, const char *name)
+// The tests that start copies of this program fail at once without a boot archive.
+static const char *precondition(const struct test_case *t)
 {
-    return strlen(name) == n && strncmp(word, name, n) == 0;
-}
-
-// True when name is in the comma-separated list (NULL or "" selects every test).
-static bool selected(const char *list, const char *name)
-{
-    if (!list || !*list)
-        return true;
-    for (const char *p = list; *p; p += *p == ',') {
-        size_t n = strcspn(p, ",");
-        if (word_is(p, n, name))
-            return true;
-        p += n;
-    }
-    return false;
-}
-
-// Names in the list that are no test: each counts as a failure.
-static int unknown_names(const char *list)
-{
-    int bad = 0;
-    for (const char *p = list; p && *p; p += *p == ',') {
-        size_t n = strcspn(p, ",");
-        bool found = false;
-        for (int i = 0; i < NTESTS; i++)
-            found |= word_is(p, n, tests[i].name);
-        if (!found && n) {
-            printf("ipctests: no test called %.*s\n", (int)n, p);
-            bad++;
-        }
-        p += n;
-    }
-    return bad;
-}
-
-static bool run_test(const struct test *t)
-{
-    current = t->name;
-    failures = 0;
-    first_why[0] = '\0';
     const void *elf;
     uint64_t size;
-    if (t->needs_bootfs && bootfs_find("ipctests", &elf, &size) < 0)
-        fail("no boot archive to start servers from");
-    else
-        t->fn();
-    if (failures)
-        printf("TEST %s: FAIL %s%s%s\n", t->name, first_why, *nonce ? " " : "", nonce);
-    else
-        printf("TEST %s: ok%s%s\n", t->name, *nonce ? " " : "", nonce);
-    return failures == 0;
+    if ((t->flags & TEST_NEEDS_BOOTFS) && bootfs_find("ipctests", &elf, &size) < 0)
+        return "no boot archive to start servers from";
+    return NULL;
 }
+
+static const struct test_suite suite = {
+    .name = "ipctests",
+    .tests = tests,
+    .ntests = (int)(sizeof(tests) / sizeof(tests[0])),
+    .precondition = precondition,
+};
 
 int main(int argc, char *argv[])
 {
     if (argc >= 3 && strcmp(argv[1], "--child") == 0)
         return child_main(argv[2]);
-    nonce = nonce_from_argv(argc, argv);
-    const char *list = arg_value(argc, argv, "ipctests");
-    int failed = unknown_names(list), passed = 0;
-    for (int i = 0; i < NTESTS; i++) {
-        if (!selected(list, tests[i].name))
-            continue;
-        if (run_test(&tests[i]))
-            passed++;
-        else
-            failed++;
-    }
-    printf("ipctests: %d of %d passed\n", passed, passed + failed);
-    return failed ? 1 : 0;
+    return test_suite_main(&suite, argc, argv);
 }

@@ -2,9 +2,9 @@
 // kv command, tested from user space. init runs it for the boot argument `run=kvstests`
 // (all tests) or with `kvstests=NAME,NAME` as well (those only), once the servers are up.
 // The output contract is ipctests': each test prints `TEST <name>: ok <nonce>` or
-// `TEST <name>: FAIL <why> <nonce>` (the nonce from the word nonce=...), every failure
-// beyond a test's first gets a `kvstests:` line of its own, and the exit status is 0 when
-// all passed.
+// `TEST <name>: FAIL <why> <nonce>` (the nonce from the word nonce=...), failures
+// beyond a test's first get `kvstests:` lines of their own, and the exit status is 0 when
+// all passed. The runner is user/lib/testsuite.c's.
 //
 //   protocol       put, get, overwrite, delete and list through the client, with values
 //                  of any byte and empty ones
@@ -22,7 +22,6 @@
 //
 // Each test uses keys of its own prefix and deletes them at the end, so the tests can run
 // in one boot in any order. Every wait for another thread is bounded.
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,56 +33,16 @@
 #include "kvs.h"
 #include "ns.h"
 #include "pm.h"
-#include "server.h"
 #include "stream.h"
+#include "testsuite.h"
 #include "ulib.h"
 #include "uthread.h"
 
 #define MS            1000000ULL  // ns
 #define THREAD_STACK  (64 * 1024)
 #define LIST_ALL_MAX  (KVS_MAX_KEYS * (KVS_KEY_MAX + 1) + 1)
-#define ALSO_MAX      8           // failures of one test shown beyond its first
 
-// ---- the framework ------------------------------------------------------------------------
-
-static const char *nonce = "";
-static const char *current;
-static struct ulock fail_lock;  // fail() is called from the tests' threads too
-// fail_lock must be held when using these:
-static int failures;
-static char first_why[160];
-static bool unfinished;  // a stub answered E_NOSYS: what follows is no news
-
-static void fail(const char *fmt, ...)
-{
-    char why[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    for (char *p = why; *p; p++)
-        if (*p == '\n')
-            *p = ' ';  // one line each
-    ulock_acquire(&fail_lock);
-    int n = failures++;
-    if (n == 0)
-        strcpy(first_why, why);
-    bool also = n > 0 && n <= ALSO_MAX && !unfinished;
-    bool last = n == ALSO_MAX + 1 && !unfinished;
-    ulock_release(&fail_lock);
-    if (also)
-        printf("kvstests: %s: also: %s\n", current, why);
-    else if (last)
-        printf("kvstests: %s: more failures not shown\n", current);
-}
-
-// After this failure, the test's others go unreported: it meets an unfinished exercise.
-static void fail_unfinished(void)
-{
-    ulock_acquire(&fail_lock);
-    unfinished = true;
-    ulock_release(&fail_lock);
-}
+// ---- helpers ------------------------------------------------------------------------------
 
 // "E_NOENT" for an error, the number otherwise.
 static const char *show(long v, char *buf, size_t size)
@@ -100,9 +59,9 @@ static bool expect(long got, long want, const char *what)
     if (got == want)
         return true;
     char g[24], w[24];
-    fail("%s: %s, not %s", what, show(got, g, sizeof(g)), show(want, w, sizeof(w)));
+    test_fail("%s: %s, not %s", what, show(got, g, sizeof(g)), show(want, w, sizeof(w)));
     if (got == E_NOSYS)
-        fail_unfinished();
+        test_quiet();
     return false;
 }
 
@@ -134,7 +93,7 @@ static void expect_value(const char *key, const void *want, size_t len)
     if (!expect(n, (long)len, what))
         return;
     if (memcmp(got, want, len) != 0)
-        fail("kvs_get(%.60s) returned other bytes than were put", key);
+        test_fail("kvs_get(%.60s) returned other bytes than were put", key);
 }
 
 // Every key in the table, in the order KVS_LIST gives them, into all (LIST_ALL_MAX bytes:
@@ -152,7 +111,7 @@ static long list_all(char *all)
             return err;
         size_t len = strlen(page);
         if (used + len >= LIST_ALL_MAX) {
-            fail("KVS_LIST gave more than %d keys", KVS_MAX_KEYS);
+            test_fail("KVS_LIST gave more than %d keys", KVS_MAX_KEYS);
             return E_TOOBIG;
         }
         memcpy(all + used, page, len + 1);
@@ -161,7 +120,7 @@ static long list_all(char *all)
         if (n == 0 || start >= (uint64_t)total)
             return (long)start;
     }
-    fail("KVS_LIST does not come to an end");
+    test_fail("KVS_LIST does not come to an end");
     return E_INVAL;
 }
 
@@ -188,18 +147,18 @@ static int list_check_order(const char *list)
     for (const char *p = list; *p;) {
         const char *nl = strchr(p, '\n');
         if (!nl) {
-            fail("KVS_LIST's last key has no '\\n'");
+            test_fail("KVS_LIST's last key has no '\\n'");
             return count;
         }
         size_t n = (size_t)(nl - p);
         if (n == 0 || n > KVS_KEY_MAX) {
-            fail("KVS_LIST gave a key of %zu bytes", n);
+            test_fail("KVS_LIST gave a key of %zu bytes", n);
             return count;
         }
         memcpy(cur, p, n);
         cur[n] = '\0';
         if (count > 0 && strcmp(prev, cur) >= 0)
-            fail("KVS_LIST is not in order: \"%.30s\" before \"%.30s\"", prev, cur);
+            test_fail("KVS_LIST is not in order: \"%.30s\" before \"%.30s\"", prev, cur);
         strcpy(prev, cur);
         count++;
         p = nl + 1;
@@ -264,7 +223,7 @@ static void test_protocol(void)
     put_text("p.long", "abcdefgh");
     expect(kvs_get("p.long", small, 2), 8, "kvs_get(p.long) into 2 bytes");
     if (memcmp(small, "ab??", 4) != 0)
-        fail("kvs_get into 2 bytes wrote \"%.4s\", not \"ab??\"", small);
+        test_fail("kvs_get into 2 bytes wrote \"%.4s\", not \"ab??\"", small);
 
     expect(kvs_delete("p.alpha"), 0, "kvs_delete(p.alpha)");
     expect(kvs_get("p.alpha", small, sizeof(small)), E_NOENT, "kvs_get after kvs_delete");
@@ -287,10 +246,10 @@ static void test_protocol(void)
                                "p.long" };
         for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
             if (!list_has(all, mine[i]))
-                fail("KVS_LIST does not list %s", mine[i]);
+                test_fail("KVS_LIST does not list %s", mine[i]);
         const char *a = strstr(all, "p.a\n"), *b = strstr(all, "p.b\n"), *c = strstr(all, "p.c\n");
         if (a && b && c && !(a < b && b < c))
-            fail("KVS_LIST does not give p.a, p.b, p.c in that order");
+            test_fail("KVS_LIST does not give p.a, p.b, p.c in that order");
         int n = -1, t = -1;
         char page[64];
         expect(kvs_list((uint64_t)total, page, sizeof(page), &n, &t), 0,
@@ -300,7 +259,7 @@ static void test_protocol(void)
     }
     expect(kvs_delete("p.b"), 0, "kvs_delete(p.b)");
     if (list_all(all) >= 0 && list_has(all, "p.b"))
-        fail("KVS_LIST still lists p.b after it was deleted");
+        test_fail("KVS_LIST still lists p.b after it was deleted");
     delete_prefix("p.");
 }
 
@@ -353,7 +312,7 @@ static void bounds_fill(void)
         for (int i = 0; i < added; i++) {
             fill_key(key, i);
             if (!list_has(all, key)) {
-                fail("KVS_LIST of a full table does not list key %d", i);
+                test_fail("KVS_LIST of a full table does not list key %d", i);
                 break;
             }
         }
@@ -439,8 +398,8 @@ static void raw_expect_value(handle_t h, const char *key, const void *want, size
     if (!expect(raw(h, &m, &x), 0, what))
         return;
     if (x.recv_len != len || m.w[1] != len || memcmp(got, want, len) != 0)
-        fail("KVS_GET(%s) by hand: %lu bytes (w[1] = %lu), not the %zu put", key,
-             (unsigned long)x.recv_len, (unsigned long)m.w[1], len);
+        test_fail("KVS_GET(%s) by hand: %lu bytes (w[1] = %lu), not the %zu put", key,
+                  (unsigned long)x.recv_len, (unsigned long)m.w[1], len);
 }
 
 // The bad requests test uses no client library: it passes with exercises 1 and 2 alone.
@@ -508,7 +467,7 @@ static void test_bad_requests(void)
     raw_expect_value(h, "x.hdl", "v", 1);
     expect(init_info("kvs", &after, &running), 0, "init_info(kvs) after the bad requests");
     if (after != restarts || !running)
-        fail("kvs died on a bad request (restarts %d -> %d)", restarts, after);
+        test_fail("kvs died on a bad request (restarts %d -> %d)", restarts, after);
     const char *mine[] = { "x.raw", "x.big", "x.hdl" };
     for (int i = 0; i < 3; i++)
         expect(raw_buf(h, KVS_DELETE, 0, mine[i], strlen(mine[i])), 0, "KVS_DELETE by hand");
@@ -576,7 +535,7 @@ static long conc_client_run(void *arg)
     struct conc_client *c = arg;
     int t = c->index;
     if (!pin_self(c->hart))
-        fail("thread %d: could not pin itself to hart %d", t, c->hart);
+        test_fail("thread %d: could not pin itself to hart %d", t, c->hart);
     uint8_t v[KVS_VALUE_MAX], got[KVS_VALUE_MAX];
     char key[KVS_KEY_MAX + 1];
     bool ok = true;
@@ -588,13 +547,14 @@ static long conc_client_run(void *arg)
             long n = err < 0 ? err : kvs_get(key, got, sizeof(got));
             c->ops += 2;
             if (err == E_NOSYS || n == E_NOSYS)
-                fail_unfinished();
+                test_quiet();
             if (err < 0 || n < 0) {
-                fail("thread %d round %d: %s on its own key %s", t, r,
-                     abi_strerror(err < 0 ? err : n), key);
+                test_fail("thread %d round %d: %s on its own key %s", t, r,
+                          abi_strerror(err < 0 ? err : n), key);
                 ok = false;
             } else if (n != (long)len || memcmp(v, got, len) != 0) {
-                fail("thread %d round %d: its own key %s does not hold what it put", t, r, key);
+                test_fail("thread %d round %d: its own key %s does not hold what it put", t, r,
+                          key);
                 ok = false;
             }
         }
@@ -605,12 +565,12 @@ static long conc_client_run(void *arg)
         long n = err < 0 ? err : kvs_get(key, got, sizeof(got));
         c->ops += 2;
         if (err == E_NOSYS || n == E_NOSYS)
-            fail_unfinished();
+            test_quiet();
         if (err < 0 || n < 0) {
-            fail("thread %d round %d: %s on %s", t, r, abi_strerror(err < 0 ? err : n), key);
+            test_fail("thread %d round %d: %s on %s", t, r, abi_strerror(err < 0 ? err : n), key);
             ok = false;
         } else if (!value_check(got, n, SHARED_TAG)) {
-            fail("thread %d round %d: %s holds %ld bytes no writer wrote", t, r, key, n);
+            test_fail("thread %d round %d: %s holds %ld bytes no writer wrote", t, r, key, n);
             ok = false;
         }
     }
@@ -658,8 +618,8 @@ static void test_concurrency(void)
     }
     int hung = clients_wait(threads, done, started, CONC_WAIT_MS);
     if (hung) {
-        fail("%d of %d client threads did not finish within %d s", hung, started,
-             CONC_WAIT_MS / 1000);
+        test_fail("%d of %d client threads did not finish within %d s", hung, started,
+                  CONC_WAIT_MS / 1000);
         return;
     }
     // Every key is there at the end, each own key with its last round's value.
@@ -673,19 +633,19 @@ static void test_concurrency(void)
         for (int j = 0; j < CONC_OWN; j++) {
             own_key(key, t, j);
             if (!list_has(all, key))
-                fail("KVS_LIST does not list %s", key);
+                test_fail("KVS_LIST does not list %s", key);
             expect_value(key, v, value_make(v, t, CONC_ROUNDS - 1, j));
         }
     }
     for (int s = 0; s < CONC_SHARED; s++) {
         shared_key(key, s);
         if (!list_has(all, key))
-            fail("KVS_LIST does not list %s", key);
+            test_fail("KVS_LIST does not list %s", key);
         long n = kvs_get(key, got, sizeof(got));
         if (n >= 0 && !value_check(got, n, SHARED_TAG))
-            fail("%s holds %ld bytes no writer wrote", key, n);
+            test_fail("%s holds %ld bytes no writer wrote", key, n);
         else if (n < 0)
-            fail("kvs_get(%s) at the end: %s", key, abi_strerror(n));
+            test_fail("kvs_get(%s) at the end: %s", key, abi_strerror(n));
     }
     delete_prefix("c.");
 }
@@ -715,7 +675,7 @@ static long rst_client_run(void *arg)
 {
     struct rst_client *c = arg;
     if (!pin_self(c->hart))
-        fail("client %d: could not pin itself to hart %d", c->index, c->hart);
+        test_fail("client %d: could not pin itself to hart %d", c->index, c->hart);
     char key[KVS_KEY_MAX + 1], v[64], got[64];
     snprintf(key, sizeof(key), "r.client%d", c->index);
     for (long i = 0; c->pairs_after < RST_AFTER_PAIRS; i++) {
@@ -737,8 +697,8 @@ static long rst_client_run(void *arg)
                                    (err == 0 && n == E_NOENT && c->noents++ == 0));
         if (!excused) {
             char g[24];
-            fail("client %d pair %ld: put %s, get %s%s", c->index, i, abi_strerror(err),
-                 show(n, g, sizeof(g)), killing ? " (while kvs restarted)" : "");
+            test_fail("client %d pair %ld: put %s, get %s%s", c->index, i, abi_strerror(err),
+                      show(n, g, sizeof(g)), killing ? " (while kvs restarted)" : "");
             break;
         }
     }
@@ -778,8 +738,8 @@ static bool rst_kill_kvs(void)
             return true;
         sleep_ms(10);
     }
-    fail("kvs did not come back within %d s (restarts %d -> %d)", RST_BACK_MS / 1000, before,
-         after);
+    test_fail("kvs did not come back within %d s (restarts %d -> %d)", RST_BACK_MS / 1000, before,
+              after);
     return false;
 }
 
@@ -803,15 +763,15 @@ static void test_restart(void)
         started++;
     }
     if (!rst_warmed_up(clients, started))
-        fail("the clients did not make %d put/get pairs each within 10 s", RST_BEFORE_PAIRS);
+        test_fail("the clients did not make %d put/get pairs each within 10 s", RST_BEFORE_PAIRS);
     else
         rst_kill_kvs();
     __atomic_store_n(&rst_restarted, 1, __ATOMIC_RELEASE);  // (on a failure: so they end)
     int hung = clients_wait(threads, done, started, RST_WAIT_MS);
     for (int i = 0; i < started; i++) {
         if (!__atomic_load_n(&clients[i].done, __ATOMIC_ACQUIRE))
-            fail("client %d hangs after %ld pairs (%ld after the restart)", i,
-                 clients[i].pairs, clients[i].pairs_after);
+            test_fail("client %d hangs after %ld pairs (%ld after the restart)", i,
+                      clients[i].pairs, clients[i].pairs_after);
     }
     if (hung)
         return;
@@ -890,15 +850,15 @@ static void check_kv(char *argv[], int status, const char *out, const char *err_
     if (!run_kv(argv, &res))
         return;
     if (res.status != status)
-        fail("`%s` exited with status %d, not %d (stderr: %.70s)", line, res.status, status,
-             res.err);
+        test_fail("`%s` exited with status %d, not %d (stderr: %.70s)", line, res.status, status,
+                  res.err);
     else if (out && strcmp(res.out, out) != 0)
-        fail("`%s` printed \"%.60s\", not \"%.60s\"", line, res.out, out);
+        test_fail("`%s` printed \"%.60s\", not \"%.60s\"", line, res.out, out);
     else if (*err_has ? !strstr(res.err, err_has) : res.err[0] != '\0')
-        fail("`%s` wrote \"%.70s\" to stderr, %s%s%s", line, res.err,
-             *err_has ? "without \"" : "not nothing", err_has, *err_has ? "\"" : "");
+        test_fail("`%s` wrote \"%.70s\" to stderr, %s%s%s", line, res.err,
+                  *err_has ? "without \"" : "not nothing", err_has, *err_has ? "\"" : "");
     if (strstr(res.err, "lab2: exercise") || strstr(res.err, "not implemented"))
-        fail_unfinished();  // a stub: the rest of the test says nothing new
+        test_quiet();  // a stub: the rest of the test says nothing new
 }
 
 static void test_kv_command(void)
@@ -910,7 +870,7 @@ static void test_kv_command(void)
     struct run_result res;
     if (run_kv((char *[]){ "kv", "list", NULL }, &res) &&
         (!list_has(res.out, "k.greeting") || !list_has(res.out, "k.other")))
-        fail("`kv list` printed \"%.60s\", without k.greeting and k.other", res.out);
+        test_fail("`kv list` printed \"%.60s\", without k.greeting and k.other", res.out);
     check_kv((char *[]){ "kv", "del", "k.greeting", NULL }, 0, "", "");
     check_kv((char *[]){ "kv", "get", "k.greeting", NULL }, 1, "", "no such key");
     check_kv((char *[]){ "kv", "del", "k.greeting", NULL }, 1, "", "no such key");
@@ -925,84 +885,22 @@ static void test_kv_command(void)
 
 // ---- the list and main -----------------------------------------------------------------------
 
-static const struct test {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
-    { "protocol", test_protocol },
-    { "bounds", test_bounds },
-    { "bad_requests", test_bad_requests },
-    { "concurrency", test_concurrency },
-    { "restart", test_restart },
-    { "kv_command", test_kv_command },
+static const struct test_case tests[] = {
+    { "protocol", test_protocol, 0 },
+    { "bounds", test_bounds, 0 },
+    { "bad_requests", test_bad_requests, 0 },
+    { "concurrency", test_concurrency, 0 },
+    { "restart", test_restart, 0 },
+    { "kv_command", test_kv_command, 0 },
 };
 
-#define NTESTS (int)(sizeof(tests) / sizeof(tests[0]))
-
-static bool word_is(const char *word, size_t n, const char *name)
-{
-    return strlen(name) == n && strncmp(word, name, n) == 0;
-}
-
-// True when name is in the comma-separated list (NULL or "" selects every test).
-static bool selected(const char *list, const char *name)
-{
-    if (!list || !*list)
-        return true;
-    for (const char *p = list; *p; p += *p == ',') {
-        size_t n = strcspn(p, ",");
-        if (word_is(p, n, name))
-            return true;
-        p += n;
-    }
-    return false;
-}
-
-// Names in the list that are no test: each counts as a failure.
-static int unknown_names(const char *list)
-{
-    int bad = 0;
-    for (const char *p = list; p && *p; p += *p == ',') {
-        size_t n = strcspn(p, ",");
-        bool found = false;
-        for (int i = 0; i < NTESTS; i++)
-            found |= word_is(p, n, tests[i].name);
-        if (!found && n) {
-            printf("kvstests: no test called %.*s\n", (int)n, p);
-            bad++;
-        }
-        p += n;
-    }
-    return bad;
-}
-
-static bool run_test(const struct test *t)
-{
-    current = t->name;
-    failures = 0;
-    unfinished = false;
-    first_why[0] = '\0';
-    t->fn();
-    if (failures)
-        printf("TEST %s: FAIL %s%s%s\n", t->name, first_why, *nonce ? " " : "", nonce);
-    else
-        printf("TEST %s: ok%s%s\n", t->name, *nonce ? " " : "", nonce);
-    return failures == 0;
-}
+static const struct test_suite suite = {
+    .name = "kvstests",
+    .tests = tests,
+    .ntests = (int)(sizeof(tests) / sizeof(tests[0])),
+};
 
 int main(int argc, char *argv[])
 {
-    nonce = nonce_from_argv(argc, argv);
-    const char *list = arg_value(argc, argv, "kvstests");
-    int failed = unknown_names(list), passed = 0;
-    for (int i = 0; i < NTESTS; i++) {
-        if (!selected(list, tests[i].name))
-            continue;
-        if (run_test(&tests[i]))
-            passed++;
-        else
-            failed++;
-    }
-    printf("kvstests: %d of %d passed\n", passed, passed + failed);
-    return failed ? 1 : 0;
+    return test_suite_main(&suite, argc, argv);
 }

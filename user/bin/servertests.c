@@ -3,7 +3,7 @@
 // servers are up; `servertests=NAME,NAME` picks tests. Each test prints
 // `TEST <name>: ok <nonce>` or `TEST <name>: FAIL <why> <nonce>` (the nonce from the boot
 // argument nonce=...), on stdout, which is a console stream: con itself carries the
-// verdicts. The exit status is 0 when all passed.
+// verdicts. The exit status is 0 when all passed. The runner is user/lib/testsuite.c's.
 //
 // The interactive tests (con_input, ctrl_c) wait for someone to type, so they run only
 // when named; grade/test_servers.py types for them.
@@ -14,7 +14,6 @@
 //   servertests --cwd DIR    exits 0 when it started in directory DIR, else 1
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,30 +27,13 @@
 #include "ns.h"
 #include "pm.h"
 #include "stream.h"
+#include "testsuite.h"
 #include "ulib.h"
 #include "uthread.h"
 
 #define MS_NS 1000000ULL
 
-// ---- the framework --------------------------------------------------------------------
-
-static const char *nonce = "";
-static const char *current;  // the running test's name
-static int failures;         // in the running test
-static char first_why[160];
-
-static void fail(const char *fmt, ...)
-{
-    char why[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    if (failures++ == 0)
-        strcpy(first_why, why);
-    else
-        printf("servertests: %s: also: %s\n", current, why);
-}
+// ---- helpers --------------------------------------------------------------------------
 
 // " (E_NOENT)" for an error, "" for a plain number: for failure messages.
 static const char *err_note(long v, char *buf, size_t size)
@@ -68,8 +50,8 @@ static bool expect(const char *what, long got, long want)
     if (got == want)
         return true;
     char g[24], w[24];
-    fail("%s = %ld%s, want %ld%s", what, got, err_note(got, g, sizeof(g)), want,
-         err_note(want, w, sizeof(w)));
+    test_fail("%s = %ld%s, want %ld%s", what, got, err_note(got, g, sizeof(g)), want,
+              err_note(want, w, sizeof(w)));
     return false;
 }
 
@@ -176,9 +158,9 @@ static void check_list(void)
     const char *want[] = { "con", "pm", "init", "test.ns" };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!list_has(list, want[i]))
-            fail("ns_list has no %s", want[i]);
+            test_fail("ns_list has no %s", want[i]);
     if (count < 4)
-        fail("ns_list counts %d names", count);
+        test_fail("ns_list counts %d names", count);
 }
 
 // A looked-up handle may send but not receive: ns hands out NS_RIGHTS only.
@@ -299,13 +281,13 @@ static void stream_checks(struct stream_server *s, handle_t h)
     expect("STREAM_WRITE messages for 10000 bytes", (long)s->writes,
            (PATTERN_SIZE + IPC_BUF_MAX - 1) / IPC_BUF_MAX);
     if (!s->pattern_ok)
-        fail("the server received other bytes than were written");
+        test_fail("the server received other bytes than were written");
     uint8_t in[300];
     long n = stream_read(h, in, sizeof(in));
     expect("stream_read (a short read)", n, 100);
     for (long i = 0; i < n && i < 100; i++)
         if (in[i] != stream_byte((uint64_t)i)) {
-            fail("stream_read: byte %ld is %u", i, in[i]);
+            test_fail("stream_read: byte %ld is %u", i, in[i]);
             break;
         }
     expect("stream_seek(5, SEEK_END)", stream_seek(h, 5, STREAM_SEEK_END), 2005);
@@ -355,7 +337,7 @@ static void test_stream_protocol(void)
         expect("the badge the server saw", (long)s->badge, 42);
         expect("stream_close", stream_close((handle_t)h), 0);
         if (!s->closed)
-            fail("the server never saw STREAM_CLOSE");
+            test_fail("the server never saw STREAM_CLOSE");
         expect("a closed stream's handle", stream_stat((handle_t)h, &(struct stream_stat){ 0 }),
                E_BADHANDLE);
     }
@@ -404,7 +386,7 @@ static bool find_proc(long pid, struct pm_proc *out)
     struct pm_proc procs[32];
     long n = pm_list(procs, 32);
     if (n < 0) {
-        fail("pm_list: %s", abi_strerror(n));
+        test_fail("pm_list: %s", abi_strerror(n));
         return false;
     }
     for (long i = 0; i < n; i++)
@@ -445,9 +427,9 @@ static void check_kill(void)
         return;
     struct pm_proc p;
     if (!find_proc(pid, &p))
-        fail("pm_list does not show pid %ld", pid);
+        test_fail("pm_list does not show pid %ld", pid);
     else if (strcmp(p.name, "servertests") != 0 || p.state != PM_RUNNING)
-        fail("pm_list shows pid %ld as %s in state %d", pid, p.name, p.state);
+        test_fail("pm_list shows pid %ld as %s in state %d", pid, p.name, p.state);
     expect("pm_kill", pm_kill(pid), 0);
     int status = -1;
     expect("pm_wait after pm_kill", pm_wait(pid, &status), 0);
@@ -482,7 +464,7 @@ static void test_pm_stdio(void)
             expect("pm_wait(hello)", pm_wait(pid, &status), 0);
         expect("hello's status", status, 0);
         if (strcmp(s->text, "hello from hello to a stream\n") != 0)
-            fail("the stream server received \"%s\"", s->text);
+            test_fail("the stream server received \"%s\"", s->text);
         expect("the badge hello's writes came with", (long)s->badge, 77);
         sys_handle_close((handle_t)h);
     }
@@ -527,9 +509,9 @@ static void test_pm_waits(void)
     struct pm_proc procs[32];
     long n = pm_list(procs, 32);
     if (n < WAITERS)
-        fail("pm_list while %d waits are pending: %ld", WAITERS, n);
+        test_fail("pm_list while %d waits are pending: %ld", WAITERS, n);
     if (ms_since(start) > 200)
-        fail("pm_list took %lu ms while waits were pending", (unsigned long)ms_since(start));
+        test_fail("pm_list took %lu ms while waits were pending", (unsigned long)ms_since(start));
     for (int i = 0; i < started; i++) {
         uthread_join(&w[i].thread, NULL);
         expect("pm_wait in a waiter thread", w[i].err, 0);
@@ -563,7 +545,7 @@ static void check_cwd_child(const char *what, long err, long pid)
     int status = -1;
     expect("pm_wait", pm_wait(pid, &status), 0);
     if (status != 0)
-        fail("%s: the child did not start in the expected directory", what);
+        test_fail("%s: the child did not start in the expected directory", what);
 }
 
 static void test_pm_cwd(void)
@@ -591,23 +573,23 @@ static void check_fopen(const char *path)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
-        fail("fopen(%s, \"w\"): errno %d", path, errno);
+        test_fail("fopen(%s, \"w\"): errno %d", path, errno);
         return;
     }
     fprintf(f, "line one\nline %d\n", 2);
     expect("fclose after writing", fclose(f), 0);
     f = fopen(path, "r");
     if (!f) {
-        fail("fopen(%s, \"r\"): errno %d", path, errno);
+        test_fail("fopen(%s, \"r\"): errno %d", path, errno);
         return;
     }
     char line[32];
     if (!fgets(line, sizeof(line), f) || strcmp(line, "line one\n") != 0)
-        fail("fgets: the first line is not \"line one\"");
+        test_fail("fgets: the first line is not \"line one\"");
     if (!fgets(line, sizeof(line), f) || strcmp(line, "line 2\n") != 0)
-        fail("fgets: the second line is not \"line 2\"");
+        test_fail("fgets: the second line is not \"line 2\"");
     if (fgets(line, sizeof(line), f))
-        fail("fgets read \"%s\" past the end", line);
+        test_fail("fgets read \"%s\" past the end", line);
     expect("fclose after reading", fclose(f), 0);
 }
 
@@ -615,14 +597,14 @@ static void check_fds(const char *path)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 3) {
-        fail("open(%s) = %d, errno %d", path, fd, errno);
+        test_fail("open(%s) = %d, errno %d", path, fd, errno);
         return;
     }
     char buf[8] = { 0 };
     expect("lseek(fd, 5, SEEK_SET)", (long)lseek(fd, 5, SEEK_SET), 5);
     expect("read(fd, 3)", (long)read(fd, buf, 3), 3);
     if (strcmp(buf, "one") != 0)
-        fail("read after lseek got \"%s\"", buf);
+        test_fail("read after lseek got \"%s\"", buf);
     expect("close(fd)", close(fd), 0);
     errno = 0;
     expect("read on a closed fd", (long)read(fd, buf, 1), -1);
@@ -638,7 +620,7 @@ static void test_posix_files(void)
 {
     handle_t fs;
     if (ns_lookup("fs", &fs) < 0) {
-        fail("no fs registered in ns");
+        test_fail("no fs registered in ns");
         return;
     }
     sys_handle_close(fs);
@@ -665,7 +647,7 @@ static bool kill_and_wait(const char *server)
             return true;
         sleep_ms(20);
     }
-    fail("%s did not come back within 5 s (restarts %d -> %d)", server, before, after);
+    test_fail("%s did not come back within 5 s (restarts %d -> %d)", server, before, after);
     return false;
 }
 
@@ -728,21 +710,21 @@ static void test_con_input(void)
     char line[64];
     printf("servertests: type a line\n");
     if (!fgets(line, sizeof(line), stdin)) {
-        fail("end of input instead of a line");
+        test_fail("end of input instead of a line");
         return;
     }
     if (strcmp(line, "abd\n") != 0)
-        fail("after erasing, read \"%s\"", line);
+        test_fail("after erasing, read \"%s\"", line);
     printf("servertests: type another line\n");
     if (!fgets(line, sizeof(line), stdin)) {
-        fail("end of input instead of a second line");
+        test_fail("end of input instead of a second line");
         return;
     }
     if (strcmp(line, "hello\n") != 0)
-        fail("after ^U, read \"%s\"", line);
+        test_fail("after ^U, read \"%s\"", line);
     printf("servertests: type ^D\n");
     if (fgets(line, sizeof(line), stdin))
-        fail("read \"%s\" instead of end of input", line);
+        test_fail("read \"%s\" instead of end of input", line);
     clearerr(stdin);
 }
 
@@ -762,82 +744,36 @@ static void test_ctrl_c(void)
 
 // ---- main --------------------------------------------------------------------------------
 
-struct test {
-    const char *name;
-    void (*fn)(void);
-    bool interactive;  // runs only when named
+static const struct test_case tests[] = {
+    { "ns_names", test_ns_names, 0 },
+    { "stream_protocol", test_stream_protocol, 0 },
+    { "con_stream", test_con_stream, 0 },
+    { "pm_programs", test_pm_programs, 0 },
+    { "pm_stdio", test_pm_stdio, 0 },
+    { "pm_waits", test_pm_waits, 0 },
+    { "pm_cwd", test_pm_cwd, 0 },
+    { "posix_files", test_posix_files, 0 },
+    { "restart_pm", test_restart_pm, 0 },
+    { "restart_con", test_restart_con, 0 },
+    { "restart_ns", test_restart_ns, 0 },
+    { "con_input", test_con_input, TEST_INTERACTIVE },
+    { "ctrl_c", test_ctrl_c, TEST_INTERACTIVE },
 };
-
-static const struct test tests[] = {
-    { "ns_names", test_ns_names, false },
-    { "stream_protocol", test_stream_protocol, false },
-    { "con_stream", test_con_stream, false },
-    { "pm_programs", test_pm_programs, false },
-    { "pm_stdio", test_pm_stdio, false },
-    { "pm_waits", test_pm_waits, false },
-    { "pm_cwd", test_pm_cwd, false },
-    { "posix_files", test_posix_files, false },
-    { "restart_pm", test_restart_pm, false },
-    { "restart_con", test_restart_con, false },
-    { "restart_ns", test_restart_ns, false },
-    { "con_input", test_con_input, true },
-    { "ctrl_c", test_ctrl_c, true },
-};
-#define NTESTS ((int)(sizeof(tests) / sizeof(tests[0])))
-
-static bool word_is(const char *word, size_t n, const char *name)
+// Every test needs the servers init starts for run=servertests.
+static const char *precondition(const struct test_case *t)
 {
-    return strlen(name) == n && strncmp(word, name, n) == 0;
-}
-
-// True when name is in the comma-separated list; with no list, every test that is not
-// interactive.
-static bool selected(const char *list, const struct test *t)
-{
-    if (!list || !*list)
-        return !t->interactive;
-    for (const char *p = list; *p; p += *p == ',') {
-        size_t n = strcspn(p, ",");
-        if (word_is(p, n, t->name))
-            return true;
-        p += n;
-    }
-    return false;
-}
-
-// Names in the list that are no test: each counts as a failure.
-static int unknown_names(const char *list)
-{
-    int bad = 0;
-    for (const char *p = list; p && *p; p += *p == ',') {
-        size_t n = strcspn(p, ",");
-        bool found = false;
-        for (int i = 0; i < NTESTS; i++)
-            found |= word_is(p, n, tests[i].name);
-        if (!found && n) {
-            printf("servertests: no test called %.*s\n", (int)n, p);
-            bad++;
-        }
-        p += n;
-    }
-    return bad;
-}
-
-static bool run_test(const struct test *t)
-{
-    current = t->name;
-    failures = 0;
-    first_why[0] = '\0';
+    (void)t;
     if (!startup_handle(STARTUP_H_NS) || !startup_handle(STARTUP_H_STDOUT))
-        fail("started without ns or a console: run it with the boot argument run=servertests");
-    else
-        t->fn();
-    if (failures)
-        printf("TEST %s: FAIL %s%s%s\n", t->name, first_why, *nonce ? " " : "", nonce);
-    else
-        printf("TEST %s: ok%s%s\n", t->name, *nonce ? " " : "", nonce);
-    return failures == 0;
+        return "started without ns or a console: run it with the boot argument run=servertests";
+    return NULL;
 }
+
+static const struct test_suite suite = {
+    .name = "servertests",
+    .tests = tests,
+    .ntests = (int)(sizeof(tests) / sizeof(tests[0])),
+    .precondition = precondition,
+};
 
 // The child modes the pm tests use; -1 when argv asks for none.
 static int child_mode(int argc, char *argv[])
@@ -860,17 +796,5 @@ int main(int argc, char *argv[])
     int child = child_mode(argc, argv);
     if (child >= 0)
         return child;
-    nonce = nonce_from_argv(argc, argv);
-    const char *list = arg_value(argc, argv, "servertests");
-    int failed = unknown_names(list), passed = 0;
-    for (int i = 0; i < NTESTS; i++) {
-        if (!selected(list, &tests[i]))
-            continue;
-        if (run_test(&tests[i]))
-            passed++;
-        else
-            failed++;
-    }
-    printf("servertests: %d of %d passed\n", passed, passed + failed);
-    return failed ? 1 : 0;
+    return test_suite_main(&suite, argc, argv);
 }

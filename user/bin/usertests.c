@@ -1,11 +1,11 @@
 // The user-level test suite: system calls seen from user mode. init runs it for the
 // boot argument `usertests` (all tests) or `usertests=NAME,NAME` (those only). Each test
 // prints `TEST <name>: ok <nonce>` or `TEST <name>: FAIL <why> <nonce>`, the nonce being
-// the boot argument nonce=... (left out when absent); every failure beyond the first is
-// printed on a `usertests:` line of its own. The exit status is 0 when all passed.
+// the boot argument nonce=... (left out when absent); failures beyond the first are
+// printed on `usertests:` lines of their own. The exit status is 0 when all passed. The
+// runner is user/lib/testsuite.c's.
 //
 // Every verdict is computed from what the kernel did: a test can fail.
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 
 #include "bootfs.h"
 #include "spawn.h"
+#include "testsuite.h"
 #include "ulib.h"
 #include "uthread.h"
 
@@ -20,32 +21,14 @@
 #define MAX_WORKERS 32
 #define MAX_HARTS   64                     // masks are 64 bits
 
-// ---- the framework --------------------------------------------------------------------
-
-static const char *nonce = "";
-static const char *current;  // the running test's name
-static int failures;         // in the running test
-static char first_why[160];
-
-static void fail(const char *fmt, ...)
-{
-    char why[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, sizeof(why), fmt, ap);
-    va_end(ap);
-    if (failures++ == 0)
-        strcpy(first_why, why);
-    else
-        printf("usertests: %s: also: %s\n", current, why);
-}
+// ---- helpers --------------------------------------------------------------------------
 
 static struct sys_stats stats_now(void)
 {
     struct sys_stats s;
     memset(&s, 0, sizeof(s));
     if (sys_stats(&s) < 0)
-        fail("sys_stats failed");
+        test_fail("sys_stats failed");
     return s;
 }
 
@@ -53,7 +36,7 @@ static int nharts(void)
 {
     struct sys_stats s = stats_now();
     if (s.nharts < 1 || s.nharts > MAX_HARTS) {
-        fail("sys_stats says %lu harts", (unsigned long)s.nharts);
+        test_fail("sys_stats says %lu harts", (unsigned long)s.nharts);
         return 1;
     }
     return (int)s.nharts;
@@ -66,7 +49,7 @@ static int other_hart(void)
     int n = nharts();
     long me = sys_hart_self();
     if (me < 0 || me >= n) {
-        fail("sys_hart_self() = %ld with %d harts", me, n);
+        test_fail("sys_hart_self() = %ld with %d harts", me, n);
         return 0;
     }
     return n > 1 ? (int)(me + 1) % n : (int)me;
@@ -90,7 +73,7 @@ static int start_threads(struct uthread *t, int n, long (*fn)(void *), void **ar
         void *arg = args ? args[i] : (void *)(uintptr_t)i;
         long r = uthread_start(&t[i], fn, arg, UTHREAD_STACK_DEFAULT);
         if (r < 0) {
-            fail("uthread_start: %s", abi_strerror(r));
+            test_fail("uthread_start: %s", abi_strerror(r));
             t[i].handle = 0;
         } else {
             started++;
@@ -108,7 +91,7 @@ static void join_threads(struct uthread *t, int n, long *values)
             continue;
         long r = uthread_join(&t[i], &values[i]);
         if (r < 0)
-            fail("sys_thread_join: %s", abi_strerror(r));
+            test_fail("sys_thread_join: %s", abi_strerror(r));
     }
 }
 
@@ -152,12 +135,12 @@ static void test_threads_spread(void)
     join_threads(t, n, values);
     for (int i = 0; i < n; i++)
         if (values[i] != i && values[i] != -999)
-            fail("worker %d exited with %ld", i, values[i]);
+            test_fail("worker %d exited with %ld", i, values[i]);
     uint64_t all = harts == MAX_HARTS ? ~0ULL : (1ULL << harts) - 1;
     uint64_t seen = __atomic_load_n(&spread_seen, __ATOMIC_RELAXED);
     if (harts > 1 && seen != all)
-        fail("%d threads ran on harts %#lx, not on all of %#lx", n, (unsigned long)seen,
-             (unsigned long)all);
+        test_fail("%d threads ran on harts %#lx, not on all of %#lx", n, (unsigned long)seen,
+                  (unsigned long)all);
 }
 
 // ---- no_starvation: a thread that never yields cannot keep its hart -------------------
@@ -197,7 +180,7 @@ static void test_no_starvation(void)
     void *args[] = { (void *)(uintptr_t)hart, (void *)(uintptr_t)hart };
     if (uthread_start(&t[0], starve_spinner, args[0], UTHREAD_STACK_DEFAULT) < 0 ||
         uthread_start(&t[1], starve_setter, args[1], UTHREAD_STACK_DEFAULT) < 0) {
-        fail("cannot start threads");
+        test_fail("cannot start threads");
         starve_flag = 1;
         if (t[0].handle)
             uthread_join(&t[0], NULL);
@@ -205,11 +188,11 @@ static void test_no_starvation(void)
     }
     join_threads(t, 2, values);
     if (values[0] == -1 || values[1] == -1)
-        fail("sys_thread_set_affinity(H_SELF_THREAD, hart %d) failed or did not move", hart);
+        test_fail("sys_thread_set_affinity(H_SELF_THREAD, hart %d) failed or did not move", hart);
     else if (values[0] != 1)
-        fail("a spinning thread kept hart %d for 2 s: no preemption", hart);
+        test_fail("a spinning thread kept hart %d for 2 s: no preemption", hart);
     else if (values[1] != hart)
-        fail("the flag was set on hart %ld, not on the spinner's hart %d", values[1], hart);
+        test_fail("the flag was set on hart %ld, not on the spinner's hart %d", values[1], hart);
 }
 
 // ---- sleep_accuracy: sys_sleep ends at its deadline, within a tick --------------------
@@ -257,13 +240,13 @@ static void test_sleep_accuracy(void)
     join_threads(t, n, values);
     for (int i = 0; i < n; i++) {
         if (values[i] == -1)
-            fail("sys_sleep returned an error");
+            test_fail("sys_sleep returned an error");
         else if (res[i].early)
-            fail("%d sleeps of %d ms ended early", res[i].early, SLEEP_MS);
+            test_fail("%d sleeps of %d ms ended early", res[i].early, SLEEP_MS);
         else if (values[i] == 0 && res[i].best_late > (int64_t)time_from_ms(TICK_MS))
-            fail("sleeps of %d ms ended at best %lu us late, more than a tick (%d ms)",
-                 SLEEP_MS, (unsigned long)(time_ns((uint64_t)res[i].best_late) / 1000),
-                 TICK_MS);
+            test_fail("sleeps of %d ms ended at best %lu us late, more than a tick (%d ms)",
+                      SLEEP_MS, (unsigned long)(time_ns((uint64_t)res[i].best_late) / 1000),
+                      TICK_MS);
     }
 }
 
@@ -319,14 +302,14 @@ static void test_priority_order(void)
     order_count = order_off_hart = 0;
     memset(order, 0, sizeof(order));
     if (sys_thread_set_priority(H_SELF_THREAD, PRIORITY_MAX) < 0)
-        fail("sys_thread_set_priority(H_SELF_THREAD, PRIORITY_MAX) failed");
+        test_fail("sys_thread_set_priority(H_SELF_THREAD, PRIORITY_MAX) failed");
     if (uthread_start(&gate, gatekeeper, NULL, UTHREAD_STACK_DEFAULT) < 0) {
-        fail("cannot start the gatekeeper");
+        test_fail("cannot start the gatekeeper");
         sys_thread_set_priority(H_SELF_THREAD, PRIORITY_DEFAULT);
         return;
     }
     if (sys_thread_set_priority(gate.handle, PRIORITY_MAX) < 0)
-        fail("sys_thread_set_priority(gatekeeper, PRIORITY_MAX) failed");
+        test_fail("sys_thread_set_priority(gatekeeper, PRIORITY_MAX) failed");
     wait_for_flag(&gate_ready, 2000);
     void *ranks[3] = { (void *)1, (void *)2, (void *)3 };  // 1 = low ... 3 = high
     start_threads(t, 3, ranked, ranks);
@@ -335,7 +318,7 @@ static void test_priority_order(void)
             continue;
         if (sys_thread_set_priority(t[i].handle, prio[i]) < 0 ||
             sys_thread_set_affinity(t[i].handle, 1ULL << prio_hart) < 0)
-            fail("cannot set a thread's priority or affinity");
+            test_fail("cannot set a thread's priority or affinity");
     }
     sys_sleep(20 * 1000000ULL);  // a ranked thread yields every few microseconds
     gate_open = 1;
@@ -344,14 +327,15 @@ static void test_priority_order(void)
     join_threads(t, 3, values);
     sys_thread_set_priority(H_SELF_THREAD, PRIORITY_DEFAULT);
     if (gate_value == -1)
-        fail("the gatekeeper could not pin itself to hart %d", prio_hart);
+        test_fail("the gatekeeper could not pin itself to hart %d", prio_hart);
     else if (gate_value == -2)
-        fail("the gate was not opened within 2 s");
+        test_fail("the gate was not opened within 2 s");
     if (order_off_hart)
-        fail("%d ranked threads ran off their hart %d", order_off_hart, prio_hart);
+        test_fail("%d ranked threads ran off their hart %d", order_off_hart, prio_hart);
     if (order_count != 3 || order[0] != 3 || order[1] != 2 || order[2] != 1)
-        fail("threads of priority high, mid, low ran in the order %d %d %d (3 = high, 1 = low)",
-             order[0], order[1], order[2]);
+        test_fail(
+            "threads of priority high, mid, low ran in the order %d %d %d (3 = high, 1 = low)",
+            order[0], order[1], order[2]);
 }
 
 // ---- affinity: a pinned thread runs only on its hart ---------------------------------
@@ -386,9 +370,10 @@ static void test_affinity(void)
     join_threads(t, n, values);
     for (int i = 0; i < n; i++) {
         if (values[i] == -1)
-            fail("a thread could not pin itself to hart %d", i % harts);
+            test_fail("a thread could not pin itself to hart %d", i % harts);
         else if (values[i] > 0)
-            fail("a thread pinned to hart %d saw another hart %ld times", i % harts, values[i]);
+            test_fail("a thread pinned to hart %d saw another hart %ld times", i % harts,
+                      values[i]);
     }
 }
 
@@ -487,12 +472,12 @@ static void test_fpu(void)
     for (int i = 0; i < 2; i++) {
         double want = fp_expected(&jobs[i]);
         if (values[i] == -1)
-            fail("a thread could not pin itself to hart %d", fpu_hart);
+            test_fail("a thread could not pin itself to hart %d", fpu_hart);
         else if (jobs[i].reg_errors)
-            fail("thread %d: f registers or frm changed across %ld of %d yields", i,
-                 jobs[i].reg_errors, FPU_ROUNDS);
+            test_fail("thread %d: f registers or frm changed across %ld of %d yields", i,
+                      jobs[i].reg_errors, FPU_ROUNDS);
         else if (memcmp(&jobs[i].result, &want, sizeof(want)) != 0)
-            fail("thread %d computed %.17g, want %.17g", i, jobs[i].result, want);
+            test_fail("thread %d computed %.17g, want %.17g", i, jobs[i].result, want);
     }
 }
 
@@ -515,9 +500,9 @@ static void expect_result(const char *call, long got, const long *want, int n)
 {
     if (wanted(got, want, n))
         return;
-    fail("%s%s%s = %ld (%s), want %s%s", call, *bad_context ? " with " : "", bad_context, got,
-         got < 0 ? abi_strerror(got) : "success",
-         want[0] == ANY_ERROR ? "an error" : abi_strerror(want[0]), n > 1 ? " or ..." : "");
+    test_fail("%s%s%s = %ld (%s), want %s%s", call, *bad_context ? " with " : "", bad_context, got,
+              got < 0 ? abi_strerror(got) : "success",
+              want[0] == ANY_ERROR ? "an error" : abi_strerror(want[0]), n > 1 ? " or ..." : "");
 }
 
 #define EXPECT(call, ...)                                                                  \
@@ -575,23 +560,23 @@ static bool bad_args_setup(struct victims *v)
     v->child = sys_process_create("victim", 6);
     v->region = sys_region_create(PAGE_SIZE);
     if (v->child < 0 || v->region < 0) {
-        fail("setup: process_create or region_create failed");
+        test_fail("setup: process_create or region_create failed");
         return false;
     }
     char *argv[] = { "hello", "-q", NULL };
     handle_t dead;
     int st = -1;
     if (spawn_from_bootfs("hello", argv, NULL, 0, &dead) < 0) {
-        fail("setup: cannot spawn hello");
+        test_fail("setup: cannot spawn hello");
         return false;
     }
     v->dead = dead;
     if (sys_process_wait(dead, &st) < 0 || st != 0)
-        fail("setup: hello -q exited with %d", st);
+        test_fail("setup: hello -q exited with %d", st);
     if (sys_mem_alloc((handle_t)v->child, CHILD_VA, PAGE_SIZE, PROT_READ | PROT_WRITE) < 0)
-        fail("setup: mem_alloc in a child failed");
+        test_fail("setup: mem_alloc in a child failed");
     if (uthread_start(&v->thread, quick_thread, NULL, UTHREAD_STACK_DEFAULT) < 0) {
-        fail("setup: cannot start a thread");
+        test_fail("setup: cannot start a thread");
         return false;
     }
     v->child_dup = sys_handle_dup((handle_t)v->child, RIGHT_DUP);
@@ -599,7 +584,7 @@ static bool bad_args_setup(struct victims *v)
     v->region_dup = sys_handle_dup((handle_t)v->region, RIGHT_DUP);
     v->region_nodup = sys_handle_dup((handle_t)v->region, RIGHT_READ);
     if (v->child_dup < 0 || v->thread_dup < 0 || v->region_dup < 0 || v->region_nodup < 0) {
-        fail("setup: handle_dup failed");
+        test_fail("setup: handle_dup failed");
         return false;
     }
     return true;
@@ -657,7 +642,7 @@ static void check_bad_handles(const struct victims *v)
     // Made just now: the next handle created would reuse its number.
     long closed = sys_region_create(PAGE_SIZE);
     if (closed < 0 || sys_handle_close((handle_t)closed) < 0) {
-        fail("cannot make a closed handle");
+        test_fail("cannot make a closed handle");
         return;
     }
     bad_context = "a closed handle";
@@ -739,7 +724,7 @@ static void check_bad_pointers(struct victims *v)
     EXPECT(sys_mem_write((handle_t)v->child, CHILD_VA + 0x10000, v->buf, 8), E_FAULT);
     int st = -1;
     if (sys_process_wait((handle_t)v->dead, &st) != 0 || st != 0)
-        fail("process_wait after failed ones gave status %d, want 0", st);
+        test_fail("process_wait after failed ones gave status %d, want 0", st);
 
     // Joining an exited thread with a bad pointer; then join it for real if still there.
     sys_sleep(10 * 1000000ULL);
@@ -763,9 +748,9 @@ static void check_ranges(const struct victims *v)
     // More than the machine has: it must fail and leave nothing mapped behind.
     EXPECT(sys_mem_alloc(H_SELF, SPARE_VA, 0xf00000000ULL, PROT_READ | PROT_WRITE), ANY_ERROR);
     if (sys_mem_alloc(H_SELF, SPARE_VA, PAGE_SIZE, PROT_READ) != 0)
-        fail("a failed huge mem_alloc left pages mapped at its start");
+        test_fail("a failed huge mem_alloc left pages mapped at its start");
     else if (sys_mem_unmap(H_SELF, SPARE_VA, PAGE_SIZE) != 0)
-        fail("mem_unmap of a page just allocated failed");
+        test_fail("mem_unmap of a page just allocated failed");
     EXPECT(sys_mem_unmap(H_SELF, SPARE_VA + 1, PAGE_SIZE), E_RANGE);
     EXPECT(sys_mem_unmap(H_SELF, 0, PAGE_SIZE), E_RANGE);
     EXPECT(sys_mem_unmap(H_SELF, KERNEL_VA, PAGE_SIZE), E_RANGE);
@@ -822,8 +807,8 @@ static void test_bad_args(void)
     bad_args_cleanup(&v);
     struct sys_stats after = stats_now();
     if (after.handles != before.handles)
-        fail("%lu handles before, %lu after", (unsigned long)before.handles,
-             (unsigned long)after.handles);
+        test_fail("%lu handles before, %lu after", (unsigned long)before.handles,
+                  (unsigned long)after.handles);
 }
 
 // ---- fault_kills_only_child: a faulting process dies alone ---------------------------
@@ -838,19 +823,19 @@ static void test_fault_kills_only_child(void)
     char *control[] = { "faulter", "none", NULL };
     long r = run_program(control, &status);
     if (r < 0) {
-        fail("cannot run faulter: %s", abi_strerror(r));
+        test_fail("cannot run faulter: %s", abi_strerror(r));
         return;
     }
     if (status != 0)
-        fail("`faulter none` exited with %d, want 0", status);
+        test_fail("`faulter none` exited with %d, want 0", status);
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         char *argv[] = { "faulter", (char *)kinds[i], NULL };
         status = -1;
         r = run_program(argv, &status);
         if (r < 0)
-            fail("faulter %s: %s", kinds[i], abi_strerror(r));
+            test_fail("faulter %s: %s", kinds[i], abi_strerror(r));
         else if (status != EXIT_FAULT)
-            fail("faulter %s exited with %#x, want EXIT_FAULT", kinds[i], status);
+            test_fail("faulter %s exited with %#x, want EXIT_FAULT", kinds[i], status);
     }
 }
 
@@ -887,14 +872,14 @@ static void test_spawn_cycles(void)
     // The first run grows our heap (and maps the boot archive): not a leak.
     long r = run_program(argv, &status);
     if (r < 0 || status != 0) {
-        fail("hello -q: %s, status %d", r < 0 ? abi_strerror(r) : "ran", status);
+        test_fail("hello -q: %s, status %d", r < 0 ? abi_strerror(r) : "ran", status);
         return;
     }
     struct sys_stats before = settled_stats();
     for (int i = 0; i < SPAWN_CYCLES; i++) {
         r = run_program(argv, &status);
         if (r < 0 || status != 0) {
-            fail("cycle %d: %s, status %d", i, r < 0 ? abi_strerror(r) : "ran", status);
+            test_fail("cycle %d: %s, status %d", i, r < 0 ? abi_strerror(r) : "ran", status);
             return;
         }
     }
@@ -905,106 +890,49 @@ static void test_spawn_cycles(void)
         after = stats_now();
     }
     if (after.free_pages != before.free_pages)
-        fail("%lu free pages before %d spawns, %lu after", (unsigned long)before.free_pages,
-             SPAWN_CYCLES, (unsigned long)after.free_pages);
+        test_fail("%lu free pages before %d spawns, %lu after", (unsigned long)before.free_pages,
+                  SPAWN_CYCLES, (unsigned long)after.free_pages);
     if (after.handles != before.handles)
-        fail("%lu handles before, %lu after", (unsigned long)before.handles,
-             (unsigned long)after.handles);
+        test_fail("%lu handles before, %lu after", (unsigned long)before.handles,
+                  (unsigned long)after.handles);
     if (after.threads != before.threads || after.processes != before.processes)
-        fail("threads %lu -> %lu, processes %lu -> %lu", (unsigned long)before.threads,
-             (unsigned long)after.threads, (unsigned long)before.processes,
-             (unsigned long)after.processes);
+        test_fail("threads %lu -> %lu, processes %lu -> %lu", (unsigned long)before.threads,
+                  (unsigned long)after.threads, (unsigned long)before.processes,
+                  (unsigned long)after.processes);
 }
 
 // ---- the list and main ----------------------------------------------------------------
 
-static const struct test {
-    const char *name;
-    void (*fn)(void);
-    bool needs_bootfs;
-} tests[] = {
-    { "threads_spread", test_threads_spread, false },
-    { "no_starvation", test_no_starvation, false },
-    { "sleep_accuracy", test_sleep_accuracy, false },
-    { "priority_order", test_priority_order, false },
-    { "affinity", test_affinity, false },
-    { "fpu", test_fpu, false },
-    { "bad_args", test_bad_args, true },
-    { "fault_kills_only_child", test_fault_kills_only_child, true },
-    { "spawn_cycles", test_spawn_cycles, true },
+static const struct test_case tests[] = {
+    { "threads_spread", test_threads_spread, 0 },
+    { "no_starvation", test_no_starvation, 0 },
+    { "sleep_accuracy", test_sleep_accuracy, 0 },
+    { "priority_order", test_priority_order, 0 },
+    { "affinity", test_affinity, 0 },
+    { "fpu", test_fpu, 0 },
+    { "bad_args", test_bad_args, TEST_NEEDS_BOOTFS },
+    { "fault_kills_only_child", test_fault_kills_only_child, TEST_NEEDS_BOOTFS },
+    { "spawn_cycles", test_spawn_cycles, TEST_NEEDS_BOOTFS },
 };
 
-#define NTESTS (int)(sizeof(tests) / sizeof(tests[0]))
-
-// True when the n characters at word are the name.
-static bool word_is(const char *word, size_t n, const char *name)
+// The tests that spawn programs fail at once without a boot archive.
+static const char *precondition(const struct test_case *t)
 {
-    return strlen(name) == n && strncmp(word, name, n) == 0;
-}
-
-// True when name is in the comma-separated list (NULL or "" selects every test).
-static bool selected(const char *list, const char *name)
-{
-    if (!list || !*list)
-        return true;
-    for (const char *p = list; *p; p += *p == ',') {
-        size_t n = strcspn(p, ",");
-        if (word_is(p, n, name))
-            return true;
-        p += n;
-    }
-    return false;
-}
-
-// Names in the list that are no test: each counts as a failure.
-static int unknown_names(const char *list)
-{
-    int bad = 0;
-    for (const char *p = list; p && *p; p += *p == ',') {
-        size_t n = strcspn(p, ",");
-        bool found = false;
-        for (int i = 0; i < NTESTS; i++)
-            found |= word_is(p, n, tests[i].name);
-        if (!found && n) {
-            printf("usertests: no test called %.*s\n", (int)n, p);
-            bad++;
-        }
-        p += n;
-    }
-    return bad;
-}
-
-static bool run_test(const struct test *t)
-{
-    current = t->name;
-    failures = 0;
-    first_why[0] = '\0';
     const void *elf;
     uint64_t size;
-    if (t->needs_bootfs && bootfs_find("faulter", &elf, &size) < 0)
-        fail("no boot archive to spawn programs from");
-    else
-        t->fn();
-    if (failures)
-        printf("TEST %s: FAIL %s%s%s\n", t->name, first_why, *nonce ? " " : "", nonce);
-    else
-        printf("TEST %s: ok%s%s\n", t->name, *nonce ? " " : "", nonce);
-    return failures == 0;
+    if ((t->flags & TEST_NEEDS_BOOTFS) && bootfs_find("faulter", &elf, &size) < 0)
+        return "no boot archive to spawn programs from";
+    return NULL;
 }
+
+static const struct test_suite suite = {
+    .name = "usertests",
+    .tests = tests,
+    .ntests = (int)(sizeof(tests) / sizeof(tests[0])),
+    .precondition = precondition,
+};
 
 int main(int argc, char *argv[])
 {
-    nonce = nonce_from_argv(argc, argv);
-    const char *list = arg_value(argc, argv, "usertests");
-    int failed = unknown_names(list), passed = 0;
-    for (int i = 0; i < NTESTS; i++) {
-        if (!selected(list, tests[i].name))
-            continue;
-        if (run_test(&tests[i]))
-            passed++;
-        else
-            failed++;
-    }
-    printf("usertests: %d of %d passed\n", passed, passed + failed);
-    return failed ? 1 : 0;
+    return test_suite_main(&suite, argc, argv);
 }

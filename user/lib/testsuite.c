@@ -1,0 +1,143 @@
+// The test runner of testsuite.h: one test at a time, its failures kept here.
+#include "testsuite.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server.h"
+#include "ulib.h"
+
+#define WHY_MAX 160
+
+static const struct test_suite *suite;  // the one running
+static const char *nonce = "";
+static const char *current;  // the running test's name
+
+static struct ulock fail_lock;  // test_fail() is called from the tests' threads too
+// fail_lock must be held when using these:
+static int failures;  // of the running test
+static char first_why[WHY_MAX];
+static bool quiet;  // test_quiet() was called: later failures go unprinted
+
+void test_fail(const char *fmt, ...)
+{
+    char why[WHY_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    for (char *p = why; *p; p++)
+        if (*p == '\n')
+            *p = ' ';  // one line each: the graders read lines
+    ulock_acquire(&fail_lock);
+    int n = failures++;
+    if (n == 0)
+        strcpy(first_why, why);
+    bool also = n > 0 && n <= TEST_ALSO_MAX && !quiet;
+    bool last = n == TEST_ALSO_MAX + 1 && !quiet;
+    ulock_release(&fail_lock);
+    if (also)
+        printf("%s: %s: also: %s\n", suite->name, current, why);
+    else if (last)
+        printf("%s: %s: more failures not shown\n", suite->name, current);
+}
+
+bool test_failed(void)
+{
+    ulock_acquire(&fail_lock);
+    bool failed = failures > 0;
+    ulock_release(&fail_lock);
+    return failed;
+}
+
+void test_quiet(void)
+{
+    ulock_acquire(&fail_lock);
+    quiet = true;
+    ulock_release(&fail_lock);
+}
+
+// True when the n characters at word are the name.
+static bool word_is(const char *word, size_t n, const char *name)
+{
+    return strlen(name) == n && strncmp(word, name, n) == 0;
+}
+
+// True when t is named in the comma-separated list; with no list (NULL or ""), every
+// test that is not interactive.
+static bool selected(const char *list, const struct test_case *t)
+{
+    if (!list || !*list)
+        return !(t->flags & TEST_INTERACTIVE);
+    for (const char *p = list; *p; p += *p == ',') {
+        size_t n = strcspn(p, ",");
+        if (word_is(p, n, t->name))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+// Names in the list that are no test: each counts as a failure.
+static int unknown_names(const char *list)
+{
+    int bad = 0;
+    for (const char *p = list; p && *p; p += *p == ',') {
+        size_t n = strcspn(p, ",");
+        bool found = false;
+        for (int i = 0; i < suite->ntests; i++)
+            found |= word_is(p, n, suite->tests[i].name);
+        if (!found && n) {
+            printf("%s: no test called %.*s\n", suite->name, (int)n, p);
+            bad++;
+        }
+        p += n;
+    }
+    return bad;
+}
+
+// Runs t (unless the suite's precondition fails it) and prints its TEST line.
+static bool run_test(const struct test_case *t)
+{
+    current = t->name;
+    ulock_acquire(&fail_lock);
+    failures = 0;
+    quiet = false;
+    first_why[0] = '\0';
+    ulock_release(&fail_lock);
+    const char *why = suite->precondition ? suite->precondition(t) : NULL;
+    if (why)
+        test_fail("%s", why);
+    else
+        t->fn();
+    // A thread the test gave up waiting for may still fail it: read under the lock.
+    char first[WHY_MAX];
+    ulock_acquire(&fail_lock);
+    bool ok = failures == 0;
+    strcpy(first, first_why);
+    ulock_release(&fail_lock);
+    if (ok)
+        printf("TEST %s: ok%s%s\n", t->name, *nonce ? " " : "", nonce);
+    else
+        printf("TEST %s: FAIL %s%s%s\n", t->name, first, *nonce ? " " : "", nonce);
+    return ok;
+}
+
+int test_suite_main(const struct test_suite *s, int argc, char *argv[])
+{
+    suite = s;
+    nonce = nonce_from_argv(argc, argv);
+    const char *list = arg_value(argc, argv, s->name);
+    int failed = unknown_names(list), passed = 0;
+    for (int i = 0; i < s->ntests; i++) {
+        if (!selected(list, &s->tests[i]))
+            continue;
+        if (run_test(&s->tests[i]))
+            passed++;
+        else
+            failed++;
+    }
+    printf("%s: %d of %d passed\n", s->name, passed, passed + failed);
+    return failed ? 1 : 0;
+}

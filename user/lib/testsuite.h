@@ -1,0 +1,52 @@
+// The runner the user test programs share (usertests, ipctests, servertests, kvstests).
+// A program lists its tests in a struct test_suite and hands it to test_suite_main(); the
+// tests report with test_fail(). What the graders in grade/ read, for a suite "S":
+//
+//   S: no test called NAME            NAME in S=NAME,... is no test: counts as a failure
+//   TEST <name>: ok <nonce>           a test that passed
+//   TEST <name>: FAIL <why> <nonce>   a test that failed; <why> is its first failure
+//   S: <name>: also: <why>            each later failure, up to TEST_ALSO_MAX of them,
+//   S: <name>: more failures not shown        then this line, once
+//   S: X of Y passed                  last
+//
+// The nonce is the word nonce=...'s, left out (with its space) when absent. The exit
+// status is 0 when all passed, else 1.
+//
+// With the word S=NAME,NAME only those tests run, in the suite's order; without it,
+// every test but the TEST_INTERACTIVE ones.
+//
+//   test_fail(fmt, ...)     the running test failed, and why (any thread may call it)
+//   test_failed()           true once the running test has failed: to stop a long loop
+//   test_quiet()            the running test's later failures count but are not printed
+//                           (kvstests: a stub answered E_NOSYS, what follows is no news)
+#pragma once
+
+#include <stdbool.h>
+
+#define TEST_ALSO_MAX 8  // failures of one test shown beyond its first
+
+// Flags of a struct test_case. The runner heeds TEST_INTERACTIVE; the others are for the
+// suite's precondition.
+#define TEST_INTERACTIVE  (1u << 0)  // runs only when named: it waits for someone to type
+#define TEST_NEEDS_BOOTFS (1u << 1)  // starts programs from the boot archive
+
+struct test_case {
+    const char *name;
+    void (*fn)(void);
+    unsigned flags;  // TEST_*
+};
+
+struct test_suite {
+    const char *name;  // the program's name: its argument's key and its lines' prefix
+    const struct test_case *tests;
+    int ntests;
+    // NULL when t can run; else why t fails without running. NULL: every test can run.
+    const char *(*precondition)(const struct test_case *t);
+};
+
+// Runs the suite as argv selects; returns the exit status for main.
+int test_suite_main(const struct test_suite *s, int argc, char *argv[]);
+
+void test_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool test_failed(void);
+void test_quiet(void);
