@@ -72,6 +72,17 @@ class Shuttle:
             return m
         pytest.fail(problem, pytrace=False)     # a plain message: the fix is to run scons
 
+    def run_test(self, name, *, cpus, bootargs, started):
+        """Boot with bootargs (which select one test of a user test program), wait for the
+        line `started` (init is up), then for test `name`'s TEST line, then for a clean
+        poweroff: init powers off with the program's verdict."""
+        m = self.boot(cpus=cpus, bootargs=bootargs, timeout=120)
+        m.expect(started)
+        m.expect_test(name, timeout=300)
+        status = m.wait_exit(timeout=120)
+        assert status == 0, f"init powered off with status {status}: a test failed"
+        return m
+
     def _log_path(self, root):
         name = re.sub(r"[^\w.=-]+", "_", self.test_id).strip("_")
         suffix = f"-{len(self.machines) + 1}" if self.machines else ""

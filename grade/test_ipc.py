@@ -22,11 +22,8 @@ BENCH_LINE = re.compile(r"^ipcbench: (same|cross)-hart round trip: (\d+) instruc
 @pytest.mark.parametrize("name", IPCTESTS)
 def test_ipctest(shuttle, name, cpus):
     """IPC test passes"""
-    m = shuttle.boot(cpus=cpus, bootargs=f"run=ipctests ipctests={name}", timeout=120)
-    m.expect(r"init: starting ns, con, pm")
-    m.expect_test(name, timeout=300)
-    status = m.wait_exit(timeout=120)
-    assert status == 0, f"init powered off with status {status}: an IPC test failed"
+    shuttle.run_test(name, cpus=cpus, bootargs=f"run=ipctests ipctests={name}",
+                     started=r"init: starting ns, con, pm")
 
 
 def run_ipcbench(shuttle):

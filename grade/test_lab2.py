@@ -16,11 +16,8 @@ PROMPT = r"^\$ $"   # the shell's prompt, at the start of a line, nothing typed 
 
 
 def run_kvstest(shuttle, name, cpus):
-    m = shuttle.boot(cpus=cpus, bootargs=f"run=kvstests kvstests={name}", timeout=120)
-    m.expect(r"init: starting ns, con, pm, fs, kvs")
-    m.expect_test(name, timeout=300)
-    status = m.wait_exit(timeout=120)
-    assert status == 0, f"init powered off with status {status}: a kvs test failed"
+    shuttle.run_test(name, cpus=cpus, bootargs=f"run=kvstests kvstests={name}",
+                     started=r"init: starting ns, con, pm, fs, kvs")
 
 
 @pytest.mark.points(8)

@@ -16,11 +16,7 @@ USERTESTS = ["threads_spread", "no_starvation", "sleep_accuracy", "priority_orde
 @pytest.mark.parametrize("name", USERTESTS)
 def test_usertest(shuttle, name, cpus):
     """User test passes"""
-    m = shuttle.boot(cpus=cpus, bootargs=f"usertests={name}", timeout=120)
-    m.expect(r"init: starting")
-    m.expect_test(name, timeout=300)
-    status = m.wait_exit(timeout=120)
-    assert status == 0, f"init powered off with status {status}: a user test failed"
+    shuttle.run_test(name, cpus=cpus, bootargs=f"usertests={name}", started=r"init: starting")
 
 
 def test_init_starts_from_the_boot_archive(shuttle):

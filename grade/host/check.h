@@ -4,6 +4,7 @@
 //   CHECK_EQ_INT(a, b)    two integers are equal (compared as 64-bit values)
 //   CHECK_STR(a, b)       two strings are equal (either may be NULL)
 //   check_done("name")    prints "name: N checks, M failed"; main returns its value
+//   check_read_file(p, &n) a whole file in malloc'ed memory, or NULL
 //
 // A failed check prints file:line and the values, and the program goes on, so one run
 // shows every failure. Each macro is an expression that is true when the check passed,
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CHECK_MAX_REPORTS 40
@@ -82,4 +84,24 @@ static inline int check_done(const char *program)
         printf("(%ld more failures not shown)\n", check_totals.failed - CHECK_MAX_REPORTS);
     printf("%s: %ld checks, %ld failed\n", program, check_totals.checks, check_totals.failed);
     return check_totals.failed ? 1 : 0;
+}
+
+// The whole file at path, in memory the caller frees, and its size; NULL when it
+// cannot be read.
+static inline uint8_t *check_read_file(const char *path, uint64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (n < 0 || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *size = (uint64_t)n;
+    return buf;
 }

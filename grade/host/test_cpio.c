@@ -257,28 +257,10 @@ static void test_broken(void)
 
 // ---- the real boot archive -----------------------------------------------------------
 
-static uint8_t *read_file(const char *path, uint64_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (n < 0 || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = (uint64_t)n;
-    return buf;
-}
-
 static void test_boot_archive(const char *path, bool given)
 {
     uint64_t size;
-    uint8_t *archive = read_file(path, &size);
+    uint8_t *archive = check_read_file(path, &size);
     if (!archive) {
         CHECK(!given);
         if (!given)

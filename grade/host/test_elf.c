@@ -292,24 +292,6 @@ static void test_edges(void)
 
 // ---- real programs -----------------------------------------------------------------
 
-static uint8_t *read_file(const char *path, uint64_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (n < 0 || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *size = (uint64_t)n;
-    return buf;
-}
-
 static void check_program(const char *path, const uint8_t *image, uint64_t size)
 {
     uint64_t entry = 0;
@@ -346,7 +328,7 @@ static void test_real_programs(int argc, char **argv)
     int found = 0;
     for (int i = 0; i < n; i++) {
         uint64_t size;
-        uint8_t *image = read_file(paths[i], &size);
+        uint8_t *image = check_read_file(paths[i], &size);
         if (!image) {
             CHECK(argc == 1);  // a path given by hand must exist
             continue;
