@@ -62,11 +62,6 @@ void kpage_get(void *page)
         panic("kalloc: taking a reference to free page %p", page);
 }
 
-uint32_t kpage_refs(void *page)
-{
-    return __atomic_load_n(refs_of(page), __ATOMIC_RELAXED);
-}
-
 static void free_list_push(struct free_page *fp)
 {
     fp->mark = FREE_MARK;

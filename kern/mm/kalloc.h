@@ -18,7 +18,6 @@ void *kalloc_zpage(void);
 void kfree_page(void *page);
 // Takes another reference to an allocated page (a second mapping of it).
 void kpage_get(void *page);
-uint32_t kpage_refs(void *page);
 // True when pa is a page this allocator hands out (not firmware, kernel image, MMIO).
 bool kalloc_manages(uint64_t pa);
 uint64_t kalloc_free_count(void);   // pages free now

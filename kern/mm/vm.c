@@ -40,23 +40,6 @@ pte_t *vm_walk(pagetable_t root, uint64_t va, bool alloc)
     return walk(root, va, 0, alloc);
 }
 
-pte_t *vm_lookup(pagetable_t root, uint64_t va, int *level)
-{
-    pagetable_t table = root;
-    for (int l = 2; l >= 0; l--) {
-        pte_t *pte = &table[VPN(va, l)];
-        if (!(*pte & PTE_V))
-            return NULL;
-        if (PTE_LEAF(*pte)) {
-            if (level)
-                *level = l;
-            return pte;
-        }
-        table = P2V(PTE_PA(*pte));
-    }
-    return NULL;
-}
-
 int vm_map(pagetable_t root, uint64_t va, uint64_t pa, uint64_t size, uint64_t perm)
 {
     assert((va & (PAGE_SIZE - 1)) == 0 && (pa & (PAGE_SIZE - 1)) == 0);

@@ -35,5 +35,3 @@ int vm_map(pagetable_t root, uint64_t va, uint64_t pa, uint64_t size, uint64_t p
 // The 4 KiB-level PTE slot for va (valid or not), allocating page-table pages on the
 // way when alloc is set; NULL when one is missing or a larger page is in the way.
 pte_t *vm_walk(pagetable_t root, uint64_t va, bool alloc);
-// The leaf PTE for va, or NULL; *level is 0 for 4 KiB, 1 for 2 MiB, 2 for 1 GiB pages.
-pte_t *vm_lookup(pagetable_t root, uint64_t va, int *level);

@@ -39,12 +39,6 @@ int sched_queue_length(struct hart *h)
     return policy ? policy->queue_length(h) : 0;
 }
 
-uint64_t sched_quantum(void);
-uint64_t sched_quantum(void)
-{
-    return quantum;
-}
-
 void sched_enqueue(struct thread *t)
 {
     assert(holding(&t->lock));
