@@ -14,6 +14,7 @@
 #define SATP_MODE_SV39 (8 << 60)  // satp.MODE = Sv39, for entry.S
 
 #define BOOT_STACK_SIZE 16384  // per hart
+#define MAX_HARTS       8      // the same as boot/platform.h's (checked in harts.c)
 #define HART_STACK_TOP  0      // offsetof(struct hart, stack_top), checked in harts.c
 
 #define KERNEL_FRAME_SIZE 256  // 32 registers, see kernelvec.S and struct kernel_frame

@@ -6,6 +6,14 @@
 # the opaque argument harts.c gave sbi_hart_start().
 # Both run here at the physical address with the MMU off, so this code only uses
 # PC-relative addressing until paging is on.
+#
+# Rarely, OpenSBI 1.1 sends a hart we started with HSM to _start instead, with the
+# firmware's default arguments (a1 = the device tree): it reads the start address
+# it was given before that address is visibly written. Seen once in several hundred
+# boots under QEMU's multi-threaded TCG: the hart re-ran boot_main on the boot
+# hart's stack and wiped .bss. So only the first hart to reach _start boots; a later
+# one finds its struct hart by hart id (late_harts, filled by harts_init) and goes
+# the secondary way.
 
 #include "arch/asm.h"
 
@@ -14,6 +22,10 @@
 _start:
     csrw    sie, zero
     csrw    sip, zero
+    lla     t0, boot_lottery
+    li      t1, 1
+    amoswap.w.aq t1, t1, (t0)
+    bnez    t1, _start_late
     # Fill the boot page table: the gigapage holding this code mapped to itself, so
     # the next instruction after the satp write still exists, and all of the first
     # 256 GiB of physical memory at KERNBASE (entries 256..511), global.
@@ -49,6 +61,12 @@ _start_secondary:
     ld      t0, secondary_high_addr
     jr      t0
 
+# A started hart that arrived at _start (see above): a0 = its hart id.
+_start_late:
+    call    enable_boot_paging
+    ld      t0, late_high_addr
+    jr      t0
+
 # satp = Sv39 with boot_pagetable as the root; preserves a0 and a1.
 enable_boot_paging:
     lla     t0, boot_pagetable
@@ -65,11 +83,15 @@ boot_high_addr:
     .dword  boot_high
 secondary_high_addr:
     .dword  secondary_high
+late_high_addr:
+    .dword  late_high
 
     .section .data.boot, "aw"
     .balign 4096
 boot_pagetable:
     .space  4096
+boot_lottery:                       # 0 until the boot hart takes it
+    .word   0
 
 # From here on the code runs in the upper half.
     .text
@@ -86,6 +108,21 @@ boot_high:
 2:  call    boot_main
 3:  wfi
     j       3b
+
+# Look a0 up in late_harts[] = { hart id, struct hart * } pairs; park if absent.
+late_high:
+    lla     t0, late_harts
+    li      t1, MAX_HARTS
+1:  ld      t2, 0(t0)
+    beq     t2, a0, 2f
+    addi    t0, t0, 16
+    addi    t1, t1, -1
+    bnez    t1, 1b
+3:  wfi                             # not a hart we started: stay out of the way
+    j       3b
+2:  ld      a1, 8(t0)
+    beqz    a1, 3b
+    # fall through to secondary_high with a1 = struct hart
 
 secondary_high:
     ld      sp, HART_STACK_TOP(a1)

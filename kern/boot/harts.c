@@ -19,6 +19,14 @@
 
 _Static_assert(offsetof(struct hart, stack_top) == HART_STACK_TOP, "entry.S reads stack_top");
 
+// For a started hart the firmware sent to _start (see entry.S): its hart id and its
+// struct hart, read by entry.S. Filled before any hart is started.
+struct late_hart {
+    uint64_t hartid;
+    struct hart *hart;
+} late_harts[MAX_HARTS];
+_Static_assert(sizeof(struct late_hart) == 16, "entry.S walks late_harts in 16-byte steps");
+
 struct hart harts[MAX_HARTS];
 int nharts;
 static struct hart *boot_hart;  // the hart that runs boot_main()
@@ -47,6 +55,7 @@ void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc)
         h->sstc = use_sstc && p->harts[i].sstc;
         h->plic_context = p->harts[i].plic_context;
         h->stack_top = (uint64_t)hart_stacks[i] + BOOT_STACK_SIZE;
+        late_harts[i] = (struct late_hart){ h->hartid, h };
         if (h->hartid == boot_hartid)
             boot = h;
     }

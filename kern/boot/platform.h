@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/asm.h"  // MAX_HARTS: Shuttle runs 1 to 8 harts; more in the tree stay stopped
 #include "boot/fdt.h"
 
-#define MAX_HARTS      8   // Shuttle supports 1 to 8 harts; more in the tree stay stopped
 #define MAX_MEM_RANGES 8
 #define MAX_RESERVED   16
 #define BOOTARGS_MAX   512
