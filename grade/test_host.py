@@ -17,7 +17,7 @@ import pytest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOST_BUILD = os.path.join(REPO_ROOT, "build", "host")
-HOST_TESTS = ["test_fmt", "test_bootargs", "test_fdt", "test_elf", "test_cpio"]
+HOST_TESTS = ["test_fmt", "test_bootargs", "test_fdt", "test_elf", "test_cpio", "test_string"]
 TIMEOUT = 60 * float(os.environ.get("SHUTTLE_TIMEOUT_SCALE", "1"))   # each takes < 5 s
 QEMU_MEM_MIB = {"128M": 128, "256M": 256, "1G": 1024}
 

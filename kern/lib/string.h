@@ -3,6 +3,7 @@
 // kernel code (the ELF and cpio readers) builds in all three places.
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #if defined(HOST_TEST) || defined(SHUTTLE_USER)
@@ -18,6 +19,12 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 #endif
+
+// The kernel's memory functions under their own names (memset, memcpy and memmove are
+// these), so the host unit tests can check them against the C library's.
+void *mem_fill(void *dst, int c, size_t n);
+void *mem_copy(void *dst, const void *src, size_t n);   // no overlap, or dst below src
+void *mem_move(void *dst, const void *src, size_t n);   // any overlap
 
 // Copies at most size-1 characters and always terminates (when size > 0);
 // returns strlen(src), so a result >= size means the copy was cut short.

@@ -1,15 +1,22 @@
 // The physical page allocator (see kalloc.h). A free page holds the link to the
-// next one and a marker, so a page written while free is caught. Every page has a
-// reference count (one 32-bit word per page, in an array carved from memory at
-// boot), so a page mapped into several address spaces is freed by the last unmap.
+// next one and a marker. Every page has a reference count (one 32-bit word per page,
+// in an array carved from memory at boot), so a page mapped into several address
+// spaces is freed by the last unmap.
+//
+// Debug builds (KERNEL_DEBUG) fill a freed page with poison and check, when the page
+// is handed out again, that every word still holds it: a write to a free page (a use
+// after free, a stale TLB entry) is caught at the next allocation, with the word that
+// changed. Release builds check only the marker.
 #include "mm/kalloc.h"
 #include "lib/assert.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/memlayout.h"
 
-#define FREE_MARK 0x5ee7f4eef4eef4eeULL  // "free page" in the second word
-#define JUNK 0x05
+#define FREE_MARK  0x5ee7f4eef4eef4eeULL  // "free page", in the second word
+#define FRESH_MARK 0xf7e5f7e5f7e5f7e5ULL  // free since boot: never poisoned
+#define POISON     0x05                   // every byte of a freed page (debug builds)
+#define POISON_WORD 0x0505050505050505ULL
 
 struct free_page {
     struct free_page *next;
@@ -62,9 +69,9 @@ void kpage_get(void *page)
         panic("kalloc: taking a reference to free page %p", page);
 }
 
-static void free_list_push(struct free_page *fp)
+static void free_list_push(struct free_page *fp, uint64_t mark)
 {
-    fp->mark = FREE_MARK;
+    fp->mark = mark;
     spin_lock(&kmem.lock);
     fp->next = kmem.head;
     kmem.head = fp;
@@ -80,8 +87,27 @@ void kfree_page(void *page)
         panic("kalloc: page %p freed twice", page);
     if (before > 1)
         return;  // someone else still has it
-    memset(page, JUNK, PAGE_SIZE);
-    free_list_push(page);
+#ifdef KERNEL_DEBUG
+    memset(page, POISON, PAGE_SIZE);
+#endif
+    free_list_push(page, FREE_MARK);
+}
+
+// Panics unless fp still looks as free_list_push left it.
+static void check_still_free(struct free_page *fp)
+{
+    if (fp->mark == FRESH_MARK)
+        return;
+    if (fp->mark != FREE_MARK)
+        panic("kalloc: free page %p was written while free (its marker is %#lx)", fp,
+              (unsigned long)fp->mark);
+#ifdef KERNEL_DEBUG
+    const uint64_t *w = (const uint64_t *)fp;
+    for (uint64_t i = 2; i < PAGE_SIZE / 8; i++)
+        if (w[i] != POISON_WORD)
+            panic("kalloc: free page %p was written while free (word %lu is %#lx)", fp,
+                  (unsigned long)i, (unsigned long)w[i]);
+#endif
 }
 
 void *kalloc_page(void)
@@ -95,11 +121,10 @@ void *kalloc_page(void)
     spin_unlock(&kmem.lock);
     if (!fp)
         return NULL;
-    if (fp->mark != FREE_MARK)
-        panic("kalloc: free page %p was written while free", fp);
+    check_still_free(fp);
     __atomic_store_n(refs_of(fp), 1, __ATOMIC_RELAXED);
-    fp->next = (void *)0x0505050505050505ULL;
-    fp->mark = 0x0505050505050505ULL;
+    fp->next = (void *)POISON_WORD;
+    fp->mark = POISON_WORD;
     return fp;
 }
 
@@ -185,10 +210,10 @@ void kalloc_init(const struct platform *p, uint64_t dtb_pa, uint64_t dtb_size)
             if (page_reserved(p, pa, dtb_pa, dtb_size) ||
                 (pa >= refs_pa && pa < refs_pa + refs_bytes))
                 continue;
-            // Not kfree_page(): filling every page with junk at boot costs
-            // more than the whole rest of the boot under emulation.
+            // Not kfree_page(): poisoning every page at boot costs more than the
+            // whole rest of the boot under emulation.
             set_refs(pa, 0);
-            free_list_push(P2V(pa));
+            free_list_push(P2V(pa), FRESH_MARK);
             total_pages++;
         }
     }

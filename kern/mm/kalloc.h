@@ -9,7 +9,8 @@
 // Frees every page of memory that nothing reserves: not the firmware's, the kernel
 // image, the device tree or the initrd.
 void kalloc_init(const struct platform *p, uint64_t dtb_pa, uint64_t dtb_size);
-// A page filled with junk (to catch reads of uninitialized memory), or NULL.
+// A page whose contents are undefined (poison in debug builds, so a read of memory
+// never written shows), or NULL.
 // It comes with one reference.
 void *kalloc_page(void);
 // A page filled with zeros, or NULL.
