@@ -66,8 +66,8 @@ def test_tp_names_the_hart_it_runs_on(shuttle, cpus):
 
 def gdb_script(kernel, port, stops):
     lines = ["set confirm off", "set pagination off", f"file {kernel}",
-             f"target remote 127.0.0.1:{port}", "break sched_loop"]
-    # Every hart enters sched_loop once: stop there on each and read tp.
+             f"target remote 127.0.0.1:{port}", "break sched_idle_loop"]
+    # Every hart enters sched_idle_loop once: stop there on each and read tp.
     for _ in range(stops):
         lines += ["continue",
                   'printf "STOP thread=%d tp_hartid=%d tp_index=%d\\n", $_thread, '
@@ -78,12 +78,12 @@ def gdb_script(kernel, port, stops):
 
 @pytest.mark.points(20)
 def test_tp_through_the_gdb_stub(shuttle, tmp_path):
-    """Through QEMU's GDB stub: at sched_loop, every hart's tp holds its own hart id"""
+    """Through QEMU's GDB stub: at sched_idle_loop, every hart's tp holds its own hart id"""
     gdb = shutil.which("gdb-multiarch")
     assert gdb, "gdb-multiarch not found: install it with `apt-get install gdb-multiarch`"
     cpus = 4
     port = 28000 + os.getpid() % 2000
-    # ktest=timer: the boot hart, too, goes on to sched_loop (poweroff would not).
+    # ktest=timer: the boot hart, too, goes on to sched_idle_loop (poweroff would not).
     shuttle.boot(cpus=cpus, bootargs="ktest=timer", gdb_port=port)
     script = tmp_path / "gdbinit"
     script.write_text(gdb_script(load_config(REPO_ROOT).kernel, port, cpus))
@@ -91,12 +91,12 @@ def test_tp_through_the_gdb_stub(shuttle, tmp_path):
         out = subprocess.run([gdb, "-q", "-nx", "-batch", "-x", str(script)],
                              capture_output=True, text=True, timeout=60).stdout
     except subprocess.TimeoutExpired:
-        pytest.fail("GDB waited forever for a hart to reach sched_loop: not every hart "
+        pytest.fail("GDB waited forever for a hart to reach sched_idle_loop: not every hart "
                     "came online (exercise 1)")
     stops = re.findall(r"STOP thread=(\d+) tp_hartid=(-?\d+) tp_index=(-?\d+)", out)
     # QEMU's GDB thread N is hart N-1.
     seen = {int(thread) - 1: int(hartid) for thread, hartid, _ in stops}
     assert sorted(seen) == list(range(cpus)), \
-        f"GDB stopped at sched_loop on harts {sorted(seen)}, expected all of 0..{cpus - 1}:\n{out}"
+        f"GDB stopped at sched_idle_loop on harts {sorted(seen)}, expected all of 0..{cpus - 1}:\n{out}"
     wrong = {h: tp for h, tp in seen.items() if tp != h}
     assert not wrong, f"tp->hartid does not match the hart (hart: tp's hartid): {wrong}"

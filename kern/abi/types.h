@@ -97,15 +97,27 @@ _Static_assert(sizeof(struct startup) == 64, "struct startup is part of the ABI"
 #define STARTUP_H_STDERR   6
 #define STARTUP_H_SPARE    7  // program-specific (e.g. pm's handle for init)
 
-// ---- IPC --------------------------------------------------------------------------
+// ---- IPC ----------------------------------------------------------------------------
 //
-// The IPC calls pass the message in registers: a0 = the endpoint handle (the status
-// on return), a1..a4 = the message words (the reply or received words on return),
-// a5 = the address of a struct ipc_xfer or 0 (the sender's badge on return from a
-// receive), a6 = flags. user/lib/ipc.S moves a struct ipc_msg in and out of them.
+// The IPC calls pass the message in registers, named here by their place among a0..a7
+// (IPC_REG_*): in, a0 = the endpoint handle, a1..a4 = the message words, a5 = the address
+// of a struct ipc_xfer or 0, a6 = flags; out, a0 = the status, a1..a4 = the reply or
+// received words, a5 = the sender's badge (after a receive), a6 = the bytes received
+// into the xfer's buffer, a7 = the handle received (or 0). The kernel never writes the
+// xfer block: user/lib/ipc.S moves a struct ipc_msg in and out of the registers and
+// stores a6 and a7 into the block's recv_len and recv_handle.
 #define IPC_WORDS    4
 #define IPC_BUF_MAX  4096  // bytes one message may carry besides its words
 #define IPC_NONBLOCK 1u    // send / recv: E_AGAIN instead of waiting for the other side
+
+#define IPC_REG_ENDPOINT    0  // in: the endpoint handle
+#define IPC_REG_STATUS      0  // out: 0 or an E_*
+#define IPC_REG_WORD        1  // in and out: the words, a1 .. a4
+#define IPC_REG_XFER        5  // in: the struct ipc_xfer, or 0
+#define IPC_REG_BADGE       5  // out: the badge of the sender's handle
+#define IPC_REG_FLAGS       6  // in: IPC_NONBLOCK or 0
+#define IPC_REG_RECV_LEN    6  // out: bytes received into recv_buf
+#define IPC_REG_RECV_HANDLE 7  // out: the handle received, or 0
 
 struct ipc_msg {
     uint64_t w[IPC_WORDS];
@@ -117,10 +129,10 @@ _Static_assert(sizeof(struct ipc_msg) == 40, "struct ipc_msg is part of the ABI"
 struct ipc_xfer {
     uint64_t send_buf, send_len;  // bytes to send (send_len <= IPC_BUF_MAX)
     uint64_t recv_buf, recv_cap;  // room for bytes received
-    uint64_t recv_len;            // out: bytes received
+    uint64_t recv_len;            // out (from a6, by the stub): bytes received
     handle_t send_handle;         // a handle to pass along (0: none); needs RIGHT_TRANSFER
     uint32_t send_rights;         // the rights it keeps (cut down to the handle's own)
-    handle_t recv_handle;         // out: the handle received, or 0
+    handle_t recv_handle;         // out (from a7, by the stub): the handle received, or 0
     uint32_t pad;
 };
 _Static_assert(sizeof(struct ipc_xfer) == 56, "struct ipc_xfer is part of the ABI");

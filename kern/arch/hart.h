@@ -3,13 +3,24 @@
 //
 // harts[] is indexed by position in the device tree (0 .. nharts-1); hartid is what
 // SBI calls the hart. They often agree on QEMU, but nothing relies on it.
+//
+// this_hart() is only meaningful while the thread cannot move to another hart
+// (interrupts off, or a lock held); thread_current() is one load through tp, which no
+// interrupt can split, so it is right wherever it is called.
 #pragma once
 
 #include "arch/context.h"
 #include "arch/riscv.h"
 #include "lib/types.h"
 
+#include <stddef.h>
+
 struct thread;
+struct process;
+struct spinlock;
+struct kobject;
+
+#define HART_LOCK_RANKS 16  // at least RANK_COUNT (checked in lib/spinlock.h)
 
 struct hart {
     // Read by entry.S before C runs: keep at offset 0 (checked in harts.c).
@@ -18,28 +29,39 @@ struct hart {
     // Set before the hart starts, then read-only:
     uint64_t hartid;
     int index;
+    uint64_t mask;      // 1 << index: this hart's bit in affinity masks
     bool sstc;          // this hart has stimecmp
     int plic_context;   // its S-mode PLIC context, or -1
 
-    // Written only by this hart (others may read, for statistics):
+    // Locking (lib/spinlock.h), this hart only:
     int noff;           // push_off() depth
     bool intena;        // were interrupts on before the first push_off()?
+    uint32_t held_ranks;  // debug builds: bit r set while a lock of rank r is held
+    struct spinlock *held_lock[HART_LOCK_RANKS];  // ... and which lock that is
+
+    // Written only by this hart (others may read, for statistics):
     volatile bool online;
     uint64_t ticks;     // timer interrupts taken
     uint64_t ipis;      // software interrupts taken
-    uint64_t next_tick; // time of the next timer interrupt
-    uint64_t call_seen; // the last harts_run_on_all() generation it ran
+    uint64_t next_tick; // time of the next periodic tick
+    uint64_t next_wake; // the earliest timed sleeper's wake time here, or UINT64_MAX
+    uint64_t call_seen; // the last ipi_run_on_all() generation it ran
 
     // The scheduler (proc/sched.c), this hart only:
-    struct thread *current;     // the thread running here, or NULL
+    struct thread *current;     // the thread running here, or NULL (idle)
+    struct thread *switch_prev; // the thread whose lock the next one to run releases
+    struct spinlock *switch_release;  // a lock it released along with it, or NULL
+    struct context idle;        // the idle loop's registers while a thread runs
+    struct context discarded;   // where a blocked thread's last registers go (unread)
     uint64_t satp;              // the address space loaded (mm/vm.c)
     struct process *loaded;     // whose page table satp holds; holds a reference
-    struct process *to_put;     // a reference to drop once back in sched_loop
-    struct thread *fp_owner;    // whose user FP registers the f registers hold
-    struct context scheduler;   // sched_loop()'s registers while a thread runs
+    struct thread *fp_owner;    // whose user f registers the hart's f registers hold
     uint64_t slice_ticks;       // ticks the current thread has run this turn
     uint64_t context_switches;  // threads switched to
     uint64_t preemptions;       // threads the timer took the hart from
+    uint64_t ipc_fast;          // IPC calls and replies the fast path completed
+    uint64_t ipc_slow;          // ... and those it handed to the general path
+    struct kobject *reap;       // objects whose last reference went, to destroy
 };
 
 extern struct hart harts[];
@@ -48,4 +70,13 @@ extern int nharts;
 static inline struct hart *this_hart(void)
 {
     return (struct hart *)r_tp();
+}
+
+static inline struct thread *thread_current(void)
+{
+    struct thread *t;
+    // One instruction: a thread preempted and moved between computing &h->current
+    // and loading it would read another hart's thread.
+    asm volatile("ld %0, %1(tp)" : "=r"(t) : "i"(offsetof(struct hart, current)));
+    return t;
 }

@@ -97,6 +97,13 @@ static inline uint64_t r_sp(void)
 // Interrupts on this hart.
 static inline void intr_on(void) { CSR_SET(sstatus, SSTATUS_SIE); }
 static inline void intr_off(void) { CSR_CLEAR(sstatus, SSTATUS_SIE); }
+// Turns interrupts off and returns SSTATUS_SIE as it was, in one instruction.
+static inline uint64_t intr_off_and_get(void)
+{
+    uint64_t was;
+    asm volatile("csrrci %0, sstatus, %1" : "=r"(was) : "i"(SSTATUS_SIE) : "memory");
+    return was & SSTATUS_SIE;
+}
 static inline int intr_get(void) { return (r_sstatus() & SSTATUS_SIE) != 0; }
 
 static inline void wfi(void) { asm volatile("wfi" ::: "memory"); }

@@ -3,11 +3,12 @@
 #include "arch/trap.h"
 #include "arch/asm.h"
 #include "arch/hart.h"
-#include "boot/harts.h"
+#include "dev/ipi.h"
 #include "dev/timer.h"
 #include "ipc/irq.h"
 #include "lib/assert.h"
 #include "lib/console.h"
+#include "proc/sched.h"
 
 #include <stddef.h>
 
@@ -54,11 +55,10 @@ bool trap_interrupt(uint64_t scause)
 {
     switch (scause) {
     case SCAUSE_INTERRUPT | IRQ_S_TIMER:
-        timer_interrupt();
+        sched_tick(timer_interrupt());  // may switch threads: last
         return true;
     case SCAUSE_INTERRUPT | IRQ_S_SOFT:
-        clear_sip(SIP_SSIP);
-        harts_ipi_interrupt();
+        ipi_interrupt();
         return true;
     case SCAUSE_INTERRUPT | IRQ_S_EXT:
         irq_external_interrupt();
@@ -81,7 +81,10 @@ void kernel_trap(struct kernel_frame *frame)
               "ra %#lx sp %#lx",
               scause, trap_cause_name(scause), sepc, r_stval(), frame->x[1], frame->x[2]);
     }
-    // A handler may itself have trapped: put back what this trap's sret needs.
+    // A handler may itself have trapped, or switched threads: put back what this
+    // trap's sret needs. Not FS: that describes whose user f registers the hart holds
+    // now (proc/sched.c), which a switch may have changed.
+    const uint64_t mine = SSTATUS_SPP | SSTATUS_SPIE | SSTATUS_SIE;
     w_sepc(sepc);
-    w_sstatus(sstatus);
+    w_sstatus((r_sstatus() & ~mine) | (sstatus & mine));
 }

@@ -1,10 +1,11 @@
-// Hart bring-up and cross-hart calls (see harts.h).
+// Hart bring-up (see harts.h).
 //
 // The boot hart starts each other hart with SBI HSM. The new hart enters
 // _start_secondary (entry.S) with its struct hart in a1, turns paging on, and runs
 // secondary_main(), which sets up its own traps and timer and then says it is online.
 #include "boot/harts.h"
 #include "arch/asm.h"
+#include "dev/ipi.h"
 #include "dev/plic.h"
 #include "dev/timer.h"
 #include "lib/assert.h"
@@ -51,6 +52,7 @@ void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc)
     for (int i = 0; i < nharts; i++) {
         struct hart *h = &harts[i];
         h->index = i;
+        h->mask = 1UL << i;
         h->hartid = p->harts[i].hartid;
         h->sstc = use_sstc && p->harts[i].sstc;
         h->plic_context = p->harts[i].plic_context;
@@ -85,21 +87,9 @@ static void early_say(const char *s)
         sbi_console_putchar(*s++);
 }
 
-// One call at a time, issued by the boot hart before there is a scheduler; the
-// other harts pick it up in sched_loop() when they see the generation change.
-static struct {
-    void (*fn)(void *arg);
-    void *arg;
-    struct hart *caller;
-    uint64_t generation;  // bumped (release) once fn and arg are set
-    int done;             // harts that finished this generation
-} call;
-
 void hart_init_local(void)
 {
-    // Calls made before this hart comes online are not its to run; any made after
-    // it says so are. So this is read before the hart says it is online.
-    this_hart()->call_seen = __atomic_load_n(&call.generation, __ATOMIC_ACQUIRE);
+    ipi_init_hart();
     vm_init_hart();
     trap_init_hart();
     timer_init_hart();
@@ -113,7 +103,7 @@ static void say_online(struct hart *h)
     // Release: everything this hart set up is seen before its online flag.
     __atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
     if (h != boot_hart)
-        harts_send_ipi(boot_hart);  // it waits in wfi for us
+        ipi_send(boot_hart);  // it waits in wfi for us
 }
 
 void secondary_main(struct hart *h);
@@ -129,7 +119,7 @@ void secondary_main(struct hart *h)
     }
     hart_init_local();
     say_online(h);
-    sched_loop();
+    sched_idle_loop();
 }
 
 int harts_online(void)
@@ -208,56 +198,4 @@ int harts_start_others(void)
         if (!__atomic_load_n(&harts[i].online, __ATOMIC_ACQUIRE))
             printf("hart %lu: did not come online\n", (unsigned long)harts[i].hartid);
     return harts_online();
-}
-
-void harts_send_ipi(struct hart *h)
-{
-    struct sbiret r = sbi_send_ipi(1, h->hartid);
-    if (r.error)
-        panic("harts: SBI send_ipi to hart %lu: %s", (unsigned long)h->hartid,
-              sbi_strerror(r.error));
-}
-
-// ---- running a function on every hart ------------------------------------------------
-
-
-void harts_ipi_interrupt(void)
-{
-    this_hart()->ipis++;
-    // The work itself runs in sched_loop(), outside the interrupt handler.
-}
-
-void harts_run_pending_call(void)
-{
-    uint64_t *seen = &this_hart()->call_seen;
-    uint64_t gen = __atomic_load_n(&call.generation, __ATOMIC_ACQUIRE);
-    if (gen == *seen)
-        return;
-    *seen = gen;
-    call.fn(call.arg);
-    __atomic_fetch_add(&call.done, 1, __ATOMIC_RELEASE);
-    harts_send_ipi(call.caller);  // it waits in wfi for us
-}
-
-void harts_run_on_all(void (*fn)(void *arg), void *arg)
-{
-    struct hart *me = this_hart();
-    int others = 0;
-    call.fn = fn;
-    call.arg = arg;
-    call.caller = me;
-    __atomic_store_n(&call.done, 0, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&call.generation, 1, __ATOMIC_RELEASE);
-    for (int i = 0; i < nharts; i++) {
-        if (&harts[i] != me && harts[i].online) {
-            harts_send_ipi(&harts[i]);
-            others++;
-        }
-    }
-    fn(arg);
-    // wfi rather than a spin, as in harts_start_others(); interrupts must be on
-    // for the wakeup to be taken and cleared.
-    assert(intr_get());
-    while (__atomic_load_n(&call.done, __ATOMIC_ACQUIRE) < others)
-        wfi();
 }

@@ -1,11 +1,8 @@
-// Bringing up the harts, and running a function on all of them at once.
+// Bringing up the harts (IPIs and cross-hart calls are in dev/ipi.h).
 //
 //   harts_init(platform, boot_hartid)  fill harts[] from the tree; point tp at ours
 //   harts_start_others()               SBI HSM hart_start for every other hart, then
 //                                      wait for them; returns how many are online
-//   harts_run_on_all(fn, arg)          fn(arg) on every online hart at once, the
-//                                      caller's included; returns when all are done
-//   harts_send_ipi(h)                  a supervisor software interrupt to hart h
 #pragma once
 
 #include "arch/hart.h"
@@ -19,13 +16,8 @@ extern struct hart early_hart;
 void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc);
 int harts_start_others(void);
 int harts_online(void);
-void harts_run_on_all(void (*fn)(void *arg), void *arg);
-void harts_send_ipi(struct hart *h);
 // Test hook (boot argument hsm_fail=HARTID): that hart's start fails.
 void harts_set_hsm_fail(uint64_t hartid);
 uint64_t hart_entry_address(struct hart *h);
-void harts_ipi_interrupt(void);
-// Runs a call from harts_run_on_all() that this hart has not run yet (sched_loop).
-void harts_run_pending_call(void);
 // Set up the per-hart parts of the kernel on this hart (page table, traps, timer).
 void hart_init_local(void);

@@ -1,8 +1,9 @@
 // Kernel self-tests (see ktest.h). Each runs on every online hart at once through
-// harts_run_on_all(), so it tests what a single hart could never show: lost or doubly
+// ipi_run_on_all(), so it tests what a single hart could never show: lost or doubly
 // handed-out pages, lost counter updates, a hart whose timer never fires.
 #include "boot/ktest.h"
 #include "boot/harts.h"
+#include "dev/ipi.h"
 #include "dev/power.h"
 #include "dev/timer.h"
 #include "lib/assert.h"
@@ -28,7 +29,7 @@ static struct {
     uint64_t *chain[MAX_HARTS];       // the kalloc test's pages, linked
     uint64_t taken[MAX_HARTS];
     uint64_t ticks_before[MAX_HARTS];
-} shared = { .lock = SPINLOCK_INIT("ktest") };
+} shared = { .lock = SPINLOCK_INIT("ktest", RANK_KTEST) };
 
 void ktest_fail(const char *fmt, ...)
 {
@@ -98,11 +99,11 @@ static void kalloc_check_and_free(void *unused)
 static void test_kalloc(void)
 {
     uint64_t before = kalloc_free_count();
-    harts_run_on_all(kalloc_take_all, NULL);
+    ipi_run_on_all(kalloc_take_all, NULL);
     uint64_t left = kalloc_free_count(), taken = 0;
     for (int i = 0; i < nharts; i++)
         taken += shared.taken[i];
-    harts_run_on_all(kalloc_check_and_free, NULL);
+    ipi_run_on_all(kalloc_check_and_free, NULL);
     uint64_t after = kalloc_free_count();
     if (left != 0)
         ktest_fail("%lu pages still free after every hart ran the allocator dry",
@@ -139,7 +140,7 @@ static void spin_race(void *unused)
 
 static void test_spinlock(void)
 {
-    harts_run_on_all(spin_race, NULL);
+    ipi_run_on_all(spin_race, NULL);
     uint64_t expected = (uint64_t)COUNTER_ROUNDS * harts_online();
     spin_lock(&shared.lock);
     uint64_t got = shared.counter;
@@ -172,7 +173,7 @@ static void wait_for_ticks(void *unused)
 
 static void test_timer(void)
 {
-    harts_run_on_all(wait_for_ticks, NULL);
+    ipi_run_on_all(wait_for_ticks, NULL);
 }
 
 // ---- harts: each hart's tp names that very hart ------------------------------------
@@ -203,7 +204,7 @@ static void check_own_hart(void *unused)
 
 static void test_harts(void)
 {
-    harts_run_on_all(check_own_hart, NULL);
+    ipi_run_on_all(check_own_hart, NULL);
     int online = harts_online();
     if (online != nharts)
         ktest_fail("%d of %d harts online", online, nharts);
@@ -302,7 +303,7 @@ void ktest_start(const char *names, const char *nonce)
 {
     run_args.names = names;
     run_args.nonce = nonce;
-    // Pinned: harts_run_on_all() must start and end on the same hart.
+    // Pinned: ipi_run_on_all() must start and end on the same hart.
     struct thread *t = thread_create_kernel(ktest_thread, NULL, "ktest", PRIO_DEFAULT,
                                             1UL << this_hart()->index);
     if (!t)

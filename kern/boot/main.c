@@ -17,6 +17,7 @@
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 #include "mm/vm.h"
+#include "ipc/endpoint.h"
 #include "proc/init.h"
 #include "proc/process.h"
 #include "proc/sched.h"
@@ -99,11 +100,13 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
 
     thread_init();
     process_init();
+    endpoint_init();
     uint64_t quantum = 1;
     bootargs_number(&bootargs, "quantum", &quantum);
     const char *policy = bootargs_get(&bootargs, "sched");
     if (!sched_init(policy ? policy : "global", quantum))
-        panic("boot: no scheduling policy named sched=%s (have: global)", policy);
+        panic("boot: no scheduling policy named sched=%s (have: %s)", policy,
+              sched_policy_names());
     printf("sched: %s, quantum %lu ticks\n", sched_policy_name(), (unsigned long)quantum);
 
     int online = harts_start_others();
@@ -121,5 +124,5 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     } else {
         init_start(&platform, &bootargs);
     }
-    sched_loop();
+    sched_idle_loop();
 }

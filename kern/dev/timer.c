@@ -1,7 +1,6 @@
 // The periodic timer (see timer.h).
 #include "dev/timer.h"
 #include "arch/hart.h"
-#include "proc/sched.h"
 #include "sbi/sbi.h"
 
 static uint64_t timebase;  // time CSR ticks per second, from the device tree
@@ -36,9 +35,11 @@ uint64_t timer_ticks_to_ns(uint64_t ticks)
     return ticks / timebase * 1000000000 + ticks % timebase * 1000000000 / timebase;
 }
 
-static void timer_arm(struct hart *h, uint64_t when)
+// The hart's timer interrupt comes at the earlier of its next periodic tick and the
+// earliest timed sleeper's wake time, so a sleep ends on time, not at the next tick.
+static void timer_arm(struct hart *h)
 {
-    h->next_tick = when;
+    uint64_t when = MIN(h->next_tick, h->next_wake);
     if (h->sstc)
         w_stimecmp(when);
     else
@@ -47,19 +48,31 @@ static void timer_arm(struct hart *h, uint64_t when)
 
 void timer_init_hart(void)
 {
-    timer_arm(this_hart(), r_time() + interval);
+    struct hart *h = this_hart();
+    h->next_tick = r_time() + interval;
+    h->next_wake = UINT64_MAX;
+    timer_arm(h);
     w_sie(r_sie() | SIE_STIE);
 }
 
-void timer_interrupt(void)
+void timer_wake_at(uint64_t when)
 {
     struct hart *h = this_hart();
-    h->ticks++;
-    // Ticks missed while interrupts were off are skipped, not replayed.
-    uint64_t next = h->next_tick + interval;
+    h->next_wake = when;
+    timer_arm(h);
+}
+
+bool timer_interrupt(void)
+{
+    struct hart *h = this_hart();
     uint64_t now = r_time();
-    if (next <= now)
-        next = now + interval;
-    timer_arm(h, next);
-    sched_tick();  // may switch threads: do it last
+    bool tick = now >= h->next_tick;
+    if (tick) {
+        h->ticks++;
+        // Ticks missed while interrupts were off are skipped, not replayed.
+        uint64_t next = h->next_tick + interval;
+        h->next_tick = next > now ? next : now + interval;
+    }
+    timer_arm(h);
+    return tick;
 }

@@ -1,14 +1,20 @@
-// The per-hart periodic timer interrupt. Each hart programs its own next tick:
-// with Sstc (stimecmp) where the hart has it, else through SBI's TIME extension.
+// The per-hart timer. Each hart programs its own timer interrupt, with Sstc (stimecmp)
+// where the hart has it, else through SBI's TIME extension, for the earlier of its next
+// periodic tick (TICK_HZ a second) and the wake time the scheduler asks for.
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TICK_HZ 100  // timer interrupts per second on each hart
 
 void timer_init(uint64_t timebase_hz);  // once, on the boot hart
 void timer_init_hart(void);             // on every hart: arm the first tick
-void timer_interrupt(void);             // from the trap handler
+// From the trap handler: true when this interrupt is a periodic tick (else it came
+// only for a wake time).
+bool timer_interrupt(void);
+// This hart's timer also interrupts at when (UINT64_MAX: no wake time).
+void timer_wake_at(uint64_t when);
 uint64_t timer_now(void);               // the time CSR, in timebase ticks
 uint64_t timer_ms_to_ticks(uint64_t ms);
 uint64_t timer_ns_to_ticks(uint64_t ns);

@@ -1,36 +1,86 @@
-// IPC endpoints (see endpoint.h and ipc_state.h).
+// IPC endpoints, the general path (see endpoint.h and ipc_state.h; ipc/fastpath.c
+// takes the common case of a null call and reply without coming here).
+//
+// Who guards what. A queued thread (phase SEND_QUEUED or RECV_QUEUED) belongs to its
+// endpoint's lock: only a holder of ep->lock takes it off the queue, and whoever does
+// owns it until it runs again. A caller waiting for its reply (WAIT_REPLY) belongs to
+// its own t->lock: the replier claims it there (REPLYING), and so does a kill. A thread
+// changes its own state to T_BLOCKED holding its t->lock, after checking it was not
+// killed: a kill takes t->lock too, so it either comes first (and the thread does not
+// block) or finds the thread blocked (and takes it out: ipc_abort).
 #include "ipc/endpoint.h"
 #include "abi/errno.h"
-#include "arch/trapframe.h"
 #include "lib/assert.h"
 #include "lib/string.h"
-#include "mm/kalloc.h"
 #include "mm/uvm.h"
 #include "proc/process.h"
 #include "proc/sched.h"
 #include "proc/thread.h"
 
-#include <stddef.h>
+static struct endpoint endpoints[NENDPOINT];
+
+void endpoint_init(void)
+{
+    for (int i = 0; i < NENDPOINT; i++)
+        spin_init(&endpoints[i].lock, "endpoint", RANK_ENDPOINT);
+}
 
 struct endpoint *endpoint_create(void)
 {
-    struct endpoint *ep = kalloc_zpage();  // one page: simple, and endpoints are few
-    if (!ep)
-        return NULL;
-    kobj_init(&ep->obj, KOBJ_ENDPOINT);
-    spin_init(&ep->lock, "endpoint");
-    ep->state = EP_IDLE;
-    return ep;
+    for (int i = 0; i < NENDPOINT; i++) {
+        struct endpoint *ep = &endpoints[i];
+        if (READ_ONCE(ep->in_use) || __atomic_exchange_n(&ep->in_use, 1, __ATOMIC_ACQUIRE))
+            continue;
+        spin_lock(&ep->lock);
+        kobj_init(&ep->obj, KOBJ_ENDPOINT);
+        ep->state = EP_IDLE;
+        ep->head = NULL;
+        ep->closed = false;
+        ep->receivers = 0;
+        ep->messages = 0;
+        spin_unlock(&ep->lock);
+        return ep;
+    }
+    return NULL;
 }
 
 void endpoint_destroy(struct endpoint *ep)
 {
     // Queued threads hold references: none can be left.
+    spin_lock(&ep->lock);
     assert(ep->head == NULL);
-    kfree_page(ep);
+    ep->closed = true;
+    spin_unlock(&ep->lock);
+    __atomic_store_n(&ep->in_use, 0, __ATOMIC_RELEASE);
 }
 
-// ---- the queue: by priority, first come first served within one ---------------------
+int endpoint_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < NENDPOINT; i++)
+        n += READ_ONCE(endpoints[i].in_use);
+    return n;
+}
+
+// ---- phases: the one place they change ------------------------------------------------
+
+static const bool phase_allowed[IPC_PHASES][IPC_PHASES] = {
+    [IPC_IDLE] = { [IPC_SEND_QUEUED] = true, [IPC_RECV_QUEUED] = true,
+                   [IPC_WAIT_REPLY] = true },
+    [IPC_SEND_QUEUED] = { [IPC_IDLE] = true, [IPC_WAIT_REPLY] = true },
+    [IPC_RECV_QUEUED] = { [IPC_IDLE] = true },
+    [IPC_WAIT_REPLY] = { [IPC_IDLE] = true, [IPC_REPLYING] = true },
+    [IPC_REPLYING] = { [IPC_IDLE] = true },
+};
+
+static void set_phase(struct thread *t, enum ipc_phase to)
+{
+    if (!phase_allowed[t->ipc.phase][to])
+        panic("ipc: thread %d cannot go from phase %d to %d", t->id, t->ipc.phase, to);
+    t->ipc.phase = to;
+}
+
+// ---- the queue: by priority, first come first served within one -----------------------
 // Caller holds ep->lock for all of these.
 
 static void update_state(struct endpoint *ep)
@@ -38,185 +88,82 @@ static void update_state(struct endpoint *ep)
     if (!ep->head)
         ep->state = EP_IDLE;
     else
-        ep->state = ep->head->ipc.receiving ? EP_RECV : EP_SEND;
+        ep->state = ep->head->ipc.phase == IPC_RECV_QUEUED ? EP_RECV : EP_SEND;
 }
 
-static void queue_insert(struct endpoint *ep, struct thread *t, bool at_front)
+static void queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase phase,
+                         bool at_front)
 {
+    assert(holding(&ep->lock));
     struct thread **link = &ep->head;
     while (*link && ((*link)->priority > t->priority ||
                      (!at_front && (*link)->priority == t->priority)))
         link = &(*link)->ipc.next;
     t->ipc.next = *link;
     *link = t;
+    kobj_get(&ep->obj);  // a queued thread keeps its endpoint
     t->ipc.queued_on = ep;
+    if (t->ipc.phase != phase)  // else one popped off is put back: it keeps its phase
+        set_phase(t, phase);
+    update_state(ep);
+}
+
+static void unqueued(struct endpoint *ep, struct thread *t)
+{
+    t->ipc.next = NULL;
+    t->ipc.queued_on = NULL;
+    kobj_put(&ep->obj);
     update_state(ep);
 }
 
 static struct thread *queue_pop(struct endpoint *ep)
 {
+    assert(holding(&ep->lock));
     struct thread *t = ep->head;
     if (t) {
         ep->head = t->ipc.next;
-        t->ipc.next = NULL;
-        t->ipc.queued_on = NULL;
-        update_state(ep);
+        unqueued(ep, t);
     }
     return t;
 }
 
 static bool queue_remove(struct endpoint *ep, struct thread *t)
 {
+    assert(holding(&ep->lock));
     for (struct thread **link = &ep->head; *link; link = &(*link)->ipc.next) {
         if (*link == t) {
             *link = t->ipc.next;
-            t->ipc.next = NULL;
-            t->ipc.queued_on = NULL;
-            update_state(ep);
+            unqueued(ep, t);
             return true;
         }
     }
     return false;
 }
 
-// ---- waiting and waking ------------------------------------------------------------------
+// ---- what a sender holds ------------------------------------------------------------------
 
-static void set_phase(struct thread *t, enum ipc_phase phase)
+void ipc_begin(struct thread *me)
 {
-    spin_lock(&t->lock);
-    t->ipc.phase = phase;
-    spin_unlock(&t->lock);
+    struct trapframe *tf = me->tf;
+    me->ipc.xfer_addr = TF_A(tf, IPC_REG_XFER);
+    me->ipc.flags = (uint32_t)TF_A(tf, IPC_REG_FLAGS);
+    // The outputs a receive does not set are 0, whatever ends the call.
+    TF_A(tf, IPC_REG_BADGE) = 0;
+    TF_A(tf, IPC_REG_RECV_LEN) = 0;
+    TF_A(tf, IPC_REG_RECV_HANDLE) = 0;
 }
-
-// The other side is done with t: wake it with result.
-static void complete(struct thread *t, long result)
-{
-    spin_lock(&t->lock);
-    t->ipc.done = true;
-    t->ipc.result = result;
-    t->ipc.phase = IPC_IDLE;
-    if (t->state == T_SLEEPING && t->chan == &t->ipc)
-        sched_make_runnable(t);
-    spin_unlock(&t->lock);
-}
-
-// Sleeps until completed, or until killed in a phase it may leave. Returns the
-// phase it gave up in (IPC_IDLE when completed).
-static enum ipc_phase block(struct thread *me)
-{
-    spin_lock(&me->lock);
-    // Killed while the other side moves data into us, we still wait: it is brief.
-    while (!me->ipc.done && (!me->killed || me->ipc.phase == IPC_REPLYING)) {
-        me->chan = &me->ipc;
-        me->state = T_SLEEPING;
-        sched_switch();
-    }
-    enum ipc_phase phase = me->ipc.done ? IPC_IDLE : me->ipc.phase;
-    if (phase == IPC_WAIT_REPLY)
-        me->ipc.phase = IPC_ABANDONED;  // a reply that comes now gets E_DEAD
-    spin_unlock(&me->lock);
-    return phase;
-}
-
-// Waits for the other side; a killed thread leaves its queue. Returns its result.
-static long wait_for_partner(struct thread *me, struct endpoint *ep)
-{
-    for (;;) {
-        enum ipc_phase phase = block(me);
-        if (phase == IPC_IDLE)
-            return me->ipc.result;
-        if (phase != IPC_QUEUED)
-            return E_DEAD;  // abandoned a reply
-        spin_lock(&ep->lock);
-        bool removed = me->ipc.queued_on == ep && queue_remove(ep, me);
-        spin_unlock(&ep->lock);
-        if (removed)
-            return E_DEAD;
-        // Taken off the queue just now by the other side: wait for what it does.
-    }
-}
-
-// ---- moving a message -------------------------------------------------------------------
-
-struct outcome {
-    long sender;    // an error that is the sender's fault, or 0
-    long receiver;  // an error that is the receiver's fault, or 0
-};
-
-// The sender's buffer, copied into the receiver's memory through a kernel page.
-static void move_buffer(struct thread *from, struct thread *to, struct outcome *o,
-                        uint64_t *len)
-{
-    uint64_t n = from->ipc.xfer_addr ? from->ipc.x.send_len : 0;
-    *len = n;
-    if (n == 0)
-        return;
-    if (!to->ipc.xfer_addr || to->ipc.x.recv_cap < n) {
-        o->sender = E_TOOBIG;
-        return;
-    }
-    uint8_t *page = kalloc_page();
-    if (!page) {
-        o->sender = E_NOMEM;
-        return;
-    }
-    if (copy_in(from->process, page, from->ipc.x.send_buf, n))
-        o->sender = E_FAULT;
-    else if (copy_out(to->process, to->ipc.x.recv_buf, page, n))
-        o->receiver = E_FAULT;
-    kfree_page(page);
-}
-
-// Moves from's message into to: the words into its registers, the buffer into its
-// memory, the handle into its table. badge goes to to's a5.
-static struct outcome transfer(struct thread *from, struct thread *to, uint64_t badge)
-{
-    struct outcome o = { 0, 0 };
-    uint64_t len = 0;
-    handle_t handle = 0;
-    move_buffer(from, to, &o, &len);
-    if (!o.sender && !o.receiver && from->ipc.send_obj) {
-        long h = handle_install_badged(to->process, from->ipc.send_obj, from->ipc.send_rights,
-                                       from->ipc.send_badge);
-        if (h < 0)
-            o.receiver = h;
-        else
-            handle = (handle_t)h;
-    }
-    if (!o.sender && !o.receiver && to->ipc.xfer_addr) {
-        uint64_t base = to->ipc.xfer_addr;
-        if (copy_out(to->process, base + offsetof(struct ipc_xfer, recv_len), &len, 8) ||
-            copy_out(to->process, base + offsetof(struct ipc_xfer, recv_handle), &handle, 4)) {
-            o.receiver = E_FAULT;
-            if (handle)
-                handle_remove(to->process, handle);
-        }
-    }
-    if (o.sender || o.receiver)
-        return o;
-    for (int i = 0; i < IPC_WORDS; i++)
-        TF_A(to->tf, 1 + i) = from->ipc.w[i];
-    TF_A(to->tf, 5) = badge;
-    return o;
-}
-
-// ---- preparing and finishing a system call ----------------------------------------------
 
 static void reset(struct thread *me)
 {
-    me->ipc.done = false;
-    me->ipc.result = 0;
-    me->ipc.phase = IPC_IDLE;
-    me->ipc.xfer_addr = 0;
     me->ipc.send_obj = NULL;
     me->ipc.is_call = false;
-    me->ipc.receiving = false;
+    me->ipc.badge = 0;
 }
 
 // Reads the caller's xfer block, if it gave one.
-static long read_xfer(struct thread *me, uint64_t addr)
+static long read_xfer(struct thread *me)
 {
-    me->ipc.xfer_addr = addr;
+    uint64_t addr = me->ipc.xfer_addr;
     if (!addr)
         return 0;
     if (copy_in(me->process, &me->ipc.x, addr, sizeof me->ipc.x))
@@ -224,14 +171,13 @@ static long read_xfer(struct thread *me, uint64_t addr)
     return 0;
 }
 
-// What the calling thread sends: words, buffer and handle, checked now.
-static long prepare_send(struct thread *me, uint64_t *regs, uint64_t badge, uint64_t xfer)
+// What the calling thread sends besides its words (which stay in its registers): the
+// buffer's bounds and the handle, checked now.
+static long prepare_send(struct thread *me, uint64_t badge)
 {
-    for (int i = 0; i < IPC_WORDS; i++)
-        me->ipc.w[i] = regs[1 + i];
     me->ipc.badge = badge;
-    long err = read_xfer(me, xfer);
-    if (err || !xfer)
+    long err = read_xfer(me);
+    if (err || !me->ipc.xfer_addr)
         return err;
     if (me->ipc.x.send_len > IPC_BUF_MAX)
         return E_TOOBIG;
@@ -247,12 +193,216 @@ static long prepare_send(struct thread *me, uint64_t *regs, uint64_t badge, uint
     return 0;
 }
 
-static void finish(struct thread *me)
+// The sender's message went, or never will: drop the handle it was passing along.
+static void sender_done(struct thread *s)
 {
-    if (me->ipc.send_obj)
-        kobj_put(me->ipc.send_obj);
-    me->ipc.send_obj = NULL;
+    if (s->ipc.send_obj)
+        kobj_put(s->ipc.send_obj);
+    s->ipc.send_obj = NULL;
 }
+
+// ---- moving a message -----------------------------------------------------------------
+
+struct outcome {
+    long sender;    // an error that is the sender's fault, or 0
+    long receiver;  // an error that is the receiver's fault, or 0
+};
+
+// Moves from's message into to: the words into its registers, the buffer into its
+// memory, the handle into its table; badge, length and handle into a5..a7. A handle the
+// receiver has no room for fails the sender (E_LIMIT), not the receiver: a receiver must
+// never be stuck behind a message it cannot take.
+static struct outcome transfer(struct thread *from, struct thread *to, uint64_t badge)
+{
+    struct outcome o = { 0, 0 };
+    uint64_t len = from->ipc.xfer_addr ? from->ipc.x.send_len : 0;
+    handle_t handle = 0;
+    if (len) {
+        if (!to->ipc.xfer_addr || to->ipc.x.recv_cap < len) {
+            o.sender = E_TOOBIG;
+            return o;
+        }
+        bool src_fault;
+        if (uvm_copy_between(to->process, to->ipc.x.recv_buf, from->process,
+                             from->ipc.x.send_buf, len, &src_fault)) {
+            *(src_fault ? &o.sender : &o.receiver) = E_FAULT;
+            return o;
+        }
+    }
+    if (from->ipc.send_obj) {
+        long h = handle_install_badged(to->process, from->ipc.send_obj, from->ipc.send_rights,
+                                       from->ipc.send_badge);
+        if (h < 0) {
+            o.sender = h;
+            return o;
+        }
+        handle = (handle_t)h;
+    }
+    for (int i = 0; i < IPC_WORDS; i++)
+        TF_A(to->tf, IPC_REG_WORD + i) = TF_A(from->tf, IPC_REG_WORD + i);
+    TF_A(to->tf, IPC_REG_BADGE) = badge;
+    TF_A(to->tf, IPC_REG_RECV_LEN) = len;
+    TF_A(to->tf, IPC_REG_RECV_HANDLE) = (uint64_t)handle;
+    return o;
+}
+
+// ---- finishing a blocked thread's IPC -----------------------------------------------------
+
+// t, blocked and no longer on any queue or claimed by this caller, is done: its status
+// goes in its a0 and it is made runnable.
+static void wake_with(struct thread *t, long status)
+{
+    spin_lock(&t->lock);
+    assert(t->state == T_BLOCKED);
+    ipc_set_status(t, status);
+    set_phase(t, IPC_IDLE);
+    sched_wake(t);
+    spin_unlock(&t->lock);
+}
+
+// Like wake_with, but leaves t blocked for the caller to hand the hart to (sched_block)
+// or wake (handoff_wake).
+static void complete(struct thread *t, long status)
+{
+    spin_lock(&t->lock);
+    ipc_set_status(t, status);
+    set_phase(t, IPC_IDLE);
+    spin_unlock(&t->lock);
+}
+
+static void handoff_wake(struct thread *t)
+{
+    if (!t)
+        return;
+    spin_lock(&t->lock);
+    sched_wake(t);
+    spin_unlock(&t->lock);
+}
+
+// The calling thread waits in ep's queue. Caller holds ep->lock; it stays held until the
+// thread is off this hart (sched_block releases it), so nobody can run the thread on its
+// stack before that. The caller's reference to ep goes (the queue holds one). Returns
+// only when the thread was killed first (E_DEAD), with ep unlocked and its reference
+// still the caller's.
+static long block_in_queue(struct thread *me, struct endpoint *ep, enum ipc_phase phase,
+                           struct thread *handoff)
+{
+    spin_lock(&me->lock);
+    if (me->killed) {
+        spin_unlock(&me->lock);
+        spin_unlock(&ep->lock);
+        handoff_wake(handoff);
+        return E_DEAD;
+    }
+    queue_insert(ep, me, phase, false);
+    kobj_put(&ep->obj);
+    me->state = T_BLOCKED;
+    sched_block(handoff, &ep->lock);
+}
+
+// The calling thread's call was received by r: it waits for the reply, and r runs (here
+// if it may). Returns only when the thread was killed first (E_DEAD); r then replies to
+// nobody.
+static long wait_for_reply(struct thread *me, struct thread *r)
+{
+    spin_lock(&me->lock);
+    if (me->killed) {
+        spin_unlock(&me->lock);
+        handoff_wake(r);
+        return E_DEAD;
+    }
+    set_phase(me, IPC_WAIT_REPLY);
+    me->state = T_BLOCKED;
+    sched_block(r, NULL);
+}
+
+// ---- send and call ---------------------------------------------------------------------
+
+// Delivers the calling thread's message to a receiver waiting on ep. Caller holds
+// ep->lock, and the state is EP_RECV. Returns the receiver, blocked, completed and off
+// the queue; NULL with *err set when the sender's message is at fault; NULL with *err 0
+// when every receiver failed (the state may now be anything).
+static struct thread *deliver(struct endpoint *ep, struct thread *me, long *err)
+{
+    *err = 0;
+    while (ep->state == EP_RECV) {
+        struct thread *r = queue_pop(ep);
+        struct outcome o = transfer(me, r, me->ipc.badge);
+        if (o.sender) {
+            queue_insert(ep, r, IPC_RECV_QUEUED, true);  // it keeps its place
+            *err = o.sender;
+            return NULL;
+        }
+        if (o.receiver) {
+            wake_with(r, o.receiver);
+            continue;
+        }
+        ep->messages++;
+        complete(r, 0);
+        return r;
+    }
+    return NULL;
+}
+
+static long send_or_call(struct endpoint *ep, uint64_t badge, bool is_call)
+{
+    struct thread *me = thread_current();
+    reset(me);
+    me->ipc.is_call = is_call;
+    long err = prepare_send(me, badge);
+    if (err)
+        goto out;
+    spin_lock(&ep->lock);
+    switch (ep->state) {
+    case EP_RECV: {
+        struct thread *r = deliver(ep, me, &err);
+        if (r) {
+            spin_unlock(&ep->lock);
+            kobj_put(&ep->obj);
+            sender_done(me);  // the receiver's table holds the handle now
+            if (!is_call) {
+                handoff_wake(r);
+                return 0;
+            }
+            // r owes me a reply; it holds my reference until then.
+            kobj_get(&me->obj);
+            r->ipc.reply_to = me;
+            return wait_for_reply(me, r);
+        }
+        if (err) {
+            spin_unlock(&ep->lock);
+            goto out;
+        }
+        // Every receiver failed: wait like anyone finding none.
+        __attribute__((fallthrough));
+    }
+    case EP_IDLE:
+    case EP_SEND:
+        err = ep->closed ? E_DEAD : !is_call && (me->ipc.flags & IPC_NONBLOCK) ? E_AGAIN : 0;
+        if (!err)
+            err = block_in_queue(me, ep, IPC_SEND_QUEUED, NULL);  // killed, if it returns
+        else
+            spin_unlock(&ep->lock);
+        goto out;
+    }
+    panic("ipc: endpoint in state %d", ep->state);
+out:
+    kobj_put(&ep->obj);
+    sender_done(me);
+    return err;
+}
+
+long ipc_call(struct endpoint *ep, uint64_t badge)
+{
+    return send_or_call(ep, badge, true);
+}
+
+long ipc_send(struct endpoint *ep, uint64_t badge)
+{
+    return send_or_call(ep, badge, false);
+}
+
+// ---- receive ----------------------------------------------------------------------------
 
 // A thread owes at most one reply: receiving again fails the caller it still owes.
 static void drop_pending_reply(struct thread *me)
@@ -263,157 +413,177 @@ static void drop_pending_reply(struct thread *me)
     me->ipc.reply_to = NULL;
     spin_lock(&caller->lock);
     bool waiting = caller->ipc.phase == IPC_WAIT_REPLY;
-    if (waiting)
-        caller->ipc.phase = IPC_REPLYING;
+    if (waiting) {
+        ipc_set_status(caller, E_DEAD);
+        set_phase(caller, IPC_IDLE);
+        sched_wake(caller);
+    }
     spin_unlock(&caller->lock);
-    if (waiting)
-        complete(caller, E_DEAD);
     thread_put(caller);
 }
 
-// ---- the calls ---------------------------------------------------------------------------
-
-// Delivers the calling thread's message to a waiting receiver, if there is one.
-// Caller holds ep->lock. Returns 1 when delivered, 0 when nobody waits, or an error.
-static long deliver_to_receiver(struct endpoint *ep, struct thread *me)
+// The calling thread takes s's message (s was first in ep's queue). Caller holds ep->lock.
+// Returns 1 when received, 0 when s's message failed on its side (s is told; try the
+// next sender), or the receiver's error (s keeps its place).
+static long take_from(struct endpoint *ep, struct thread *me, struct thread *s)
 {
-    while (ep->state == EP_RECV) {
-        struct thread *r = queue_pop(ep);
-        struct outcome o = transfer(me, r, me->ipc.badge);
-        if (o.sender) {
-            queue_insert(ep, r, true);  // it keeps its place
-            return o.sender;
-        }
-        if (o.receiver) {
-            complete(r, o.receiver);
-            continue;
-        }
-        if (me->ipc.is_call) {
-            kobj_get(&me->obj);
-            r->ipc.reply_to = me;
-            set_phase(me, IPC_WAIT_REPLY);
-        }
-        ep->messages++;
-        complete(r, 0);
+    struct outcome o = transfer(s, me, s->ipc.badge);
+    if (o.receiver) {
+        queue_insert(ep, s, IPC_SEND_QUEUED, true);
+        return o.receiver;
+    }
+    sender_done(s);
+    if (o.sender) {
+        wake_with(s, o.sender);
+        return 0;
+    }
+    ep->messages++;
+    if (!s->ipc.is_call) {
+        wake_with(s, 0);
         return 1;
     }
-    return 0;
-}
-
-static long send_or_call(struct endpoint *ep, uint64_t badge, uint64_t *regs, bool is_call)
-{
-    struct thread *me = thread_current();
-    reset(me);
-    me->ipc.is_call = is_call;
-    long err = prepare_send(me, regs, badge, regs[5]);
-    if (err) {
-        finish(me);
-        return err;
+    // s waits for my reply now, unless it was killed: then my reply goes nowhere.
+    kobj_get(&s->obj);
+    me->ipc.reply_to = s;
+    spin_lock(&s->lock);
+    if (s->killed) {
+        ipc_set_status(s, E_DEAD);
+        set_phase(s, IPC_IDLE);
+        sched_wake(s);
+    } else {
+        set_phase(s, IPC_WAIT_REPLY);
     }
-    spin_lock(&ep->lock);
-    long delivered = ep->closed ? E_DEAD : deliver_to_receiver(ep, me);
-    if (delivered == 0 && !is_call && (regs[6] & IPC_NONBLOCK))
-        delivered = E_AGAIN;
-    if (delivered < 0) {
-        spin_unlock(&ep->lock);
-        finish(me);
-        return delivered;
-    }
-    if (delivered == 0) {
-        me->ipc.receiving = false;
-        set_phase(me, IPC_QUEUED);
-        queue_insert(ep, me, false);
-    }
-    spin_unlock(&ep->lock);
-    err = (delivered == 1 && !is_call) ? 0 : wait_for_partner(me, ep);
-    finish(me);
-    return err;
+    spin_unlock(&s->lock);
+    return 1;
 }
 
-long ipc_call(struct endpoint *ep, uint64_t badge, uint64_t *regs)
-{
-    return send_or_call(ep, badge, regs, true);
-}
-
-long ipc_send(struct endpoint *ep, uint64_t badge, uint64_t *regs)
-{
-    return send_or_call(ep, badge, regs, false);
-}
-
-long ipc_recv(struct endpoint *ep, uint64_t *regs)
+// Receives on ep for the calling thread; handoff is a thread it just completed (its
+// caller, after a reply), which runs here if this thread blocks.
+static long receive(struct endpoint *ep, struct thread *handoff)
 {
     struct thread *me = thread_current();
     drop_pending_reply(me);
     reset(me);
-    long err = read_xfer(me, regs[5]);
+    long err = read_xfer(me);
     if (err)
-        return err;
+        goto out;
     spin_lock(&ep->lock);
     while (ep->state == EP_SEND) {
-        struct thread *s = queue_pop(ep);
-        struct outcome o = transfer(s, me, s->ipc.badge);
-        if (o.sender) {
-            complete(s, o.sender);
-            continue;
-        }
-        if (o.receiver) {
-            queue_insert(ep, s, true);
+        err = take_from(ep, me, queue_pop(ep));
+        if (err != 0) {  // received (1), or this receiver's error
             spin_unlock(&ep->lock);
-            return o.receiver;
+            err = err < 0 ? err : 0;
+            goto out;
         }
-        ep->messages++;
-        if (s->ipc.is_call) {
-            kobj_get(&s->obj);
-            me->ipc.reply_to = s;
-            set_phase(s, IPC_WAIT_REPLY);
-        } else {
-            complete(s, 0);
-        }
-        spin_unlock(&ep->lock);
-        return 0;
+        // That sender's message was bad: the next one.
     }
-    if (ep->closed || (regs[6] & IPC_NONBLOCK)) {
-        spin_unlock(&ep->lock);
-        return ep->closed ? E_DEAD : E_AGAIN;
+    err = ep->closed ? E_DEAD : (me->ipc.flags & IPC_NONBLOCK) ? E_AGAIN : 0;
+    if (!err) {
+        err = block_in_queue(me, ep, IPC_RECV_QUEUED, handoff);  // killed, if it returns
+        kobj_put(&ep->obj);
+        return err;
     }
-    me->ipc.receiving = true;
-    set_phase(me, IPC_QUEUED);
-    queue_insert(ep, me, false);
     spin_unlock(&ep->lock);
-    return wait_for_partner(me, ep);
+out:
+    kobj_put(&ep->obj);
+    handoff_wake(handoff);
+    return err;
 }
 
-long ipc_reply(uint64_t *regs)
+long ipc_recv(struct endpoint *ep)
+{
+    return receive(ep, NULL);
+}
+
+// ---- reply ----------------------------------------------------------------------------
+
+// Replies for the calling thread to the caller it owes. Returns the status, and in
+// *caller the caller, completed but still blocked, for the thread to hand the hart to or
+// wake; NULL when there is none to wake.
+static long reply(struct thread **caller_out)
 {
     struct thread *me = thread_current();
     struct thread *caller = me->ipc.reply_to;
+    *caller_out = NULL;
     if (!caller)
         return E_INVAL;
     me->ipc.reply_to = NULL;
     reset(me);
-    long err = prepare_send(me, regs, 0, regs[5]);
+    long err = prepare_send(me, 0);
     spin_lock(&caller->lock);
     bool waiting = caller->ipc.phase == IPC_WAIT_REPLY;
     if (waiting)
-        caller->ipc.phase = IPC_REPLYING;  // it cannot leave now: we write into it
+        set_phase(caller, IPC_REPLYING);  // it cannot leave now: we write into it
     spin_unlock(&caller->lock);
     if (!waiting) {
         err = E_DEAD;  // it was killed while waiting
     } else if (err) {
         complete(caller, err);  // our reply was bad: the caller learns it too
+        *caller_out = caller;
     } else {
         struct outcome o = transfer(me, caller, 0);
         complete(caller, o.sender ? o.sender : o.receiver);
+        *caller_out = caller;
         err = o.sender;
     }
-    thread_put(caller);
-    finish(me);
+    thread_put(caller);  // still alive: blocked, it holds its running reference
+    sender_done(me);
     return err;
 }
+
+long ipc_reply(void)
+{
+    struct thread *caller;
+    long err = reply(&caller);
+    handoff_wake(caller);
+    return err;
+}
+
+long ipc_reply_recv(struct endpoint *ep)
+{
+    // The reply's error is not returned: the caller it was for may have died, and the
+    // server's loop goes on either way. The received message's status is.
+    struct thread *caller = NULL;
+    if (thread_current()->ipc.reply_to)
+        reply(&caller);
+    return receive(ep, caller);
+}
+
+// ---- deaths ------------------------------------------------------------------------------
 
 void ipc_thread_exit(struct thread *t)
 {
     drop_pending_reply(t);
+}
+
+void ipc_abort(struct thread *t)
+{
+    // Queued: only the endpoint's lock may take it off. The table slot stays an
+    // endpoint, so its lock can be taken even if this one is being destroyed.
+    struct endpoint *ep = READ_ONCE(t->ipc.queued_on);
+    if (ep) {
+        spin_lock(&ep->lock);
+        spin_lock(&t->lock);
+        bool ours = t->ipc.queued_on == ep && t->state == T_BLOCKED && t->killed &&
+                    queue_remove(ep, t);
+        spin_unlock(&t->lock);
+        if (ours) {
+            sender_done(t);
+            wake_with(t, E_DEAD);
+        }
+        spin_unlock(&ep->lock);
+        if (ours)
+            return;
+    }
+    // Waiting for a reply: abandon it (the replier then gets E_DEAD). Being replied to,
+    // or already completed: whoever does that wakes it, and it leaves at user_return.
+    spin_lock(&t->lock);
+    if (t->state == T_BLOCKED && t->killed && t->ipc.phase == IPC_WAIT_REPLY) {
+        ipc_set_status(t, E_DEAD);
+        set_phase(t, IPC_IDLE);
+        sched_wake(t);
+    }
+    spin_unlock(&t->lock);
 }
 
 // Atomic, not under ep->lock: a handle to one endpoint may be installed while the
@@ -426,7 +596,9 @@ void endpoint_receivers_changed(struct endpoint *ep, int delta)
     spin_lock(&ep->lock);
     ep->closed = true;
     struct thread *t;
-    while ((t = queue_pop(ep)) != NULL)
-        complete(t, E_DEAD);
+    while ((t = queue_pop(ep)) != NULL) {
+        sender_done(t);
+        wake_with(t, E_DEAD);
+    }
     spin_unlock(&ep->lock);
 }

@@ -4,16 +4,29 @@
 // queue) or EP_RECV (receivers wait). A call or send meets a waiting receiver, or
 // queues; a receive meets a waiting sender, or queues. Queues are ordered by priority,
 // first come first served within a priority. A message is four words, moved between
-// trapframes, plus an optional buffer (copied through the kernel) and one handle.
+// trapframes, plus an optional buffer (copied from the sender's memory straight into
+// the receiver's) and one handle.
+//
+// A thread that waits blocks without kernel frames (ipc/ipc_state.h): the system call
+// that blocked never returns; the thread resumes in user mode with the result its
+// partner wrote into its trapframe.
+//
+// Endpoints live in a fixed table, like threads and processes: the memory of one is
+// never anything but an endpoint, which lets the fast path (ipc/fastpath.c) look a
+// handle up without a lock.
 //
 // Closing: the endpoint counts its handles that carry RIGHT_RECV. When the last one
 // closes (its server exited), the endpoint is closed: every queued thread is woken
 // with E_DEAD, and every later send or call fails with E_DEAD.
 #pragma once
 
+#include "arch/trapframe.h"
 #include "ipc/ipc_state.h"
 #include "lib/spinlock.h"
 #include "proc/object.h"
+#include "proc/thread.h"
+
+#define NENDPOINT 512
 
 enum ep_state { EP_IDLE, EP_SEND, EP_RECV };
 
@@ -26,16 +39,33 @@ struct endpoint {
     bool closed;          // no handle can receive any more: sends fail with E_DEAD
     int receivers;        // atomic, not under the lock: handles with RIGHT_RECV
     uint64_t messages;    // delivered, for statistics
+    uint32_t in_use;      // atomic: the table slot is taken (a word: swaps need one)
 };
 
-struct endpoint *endpoint_create(void);
+void endpoint_init(void);
+struct endpoint *endpoint_create(void);  // one reference, or NULL when the table is full
 void endpoint_destroy(struct endpoint *ep);
 void endpoint_receivers_changed(struct endpoint *ep, int delta);
+int endpoint_count(void);  // endpoints in use, for leak checks
 
-// The system calls' work. regs are the caller's a0..a7 (see <abi/types.h>, "IPC").
-long ipc_call(struct endpoint *ep, uint64_t badge, uint64_t *regs);
-long ipc_send(struct endpoint *ep, uint64_t badge, uint64_t *regs);
-long ipc_recv(struct endpoint *ep, uint64_t *regs);
-long ipc_reply(uint64_t *regs);
+// The system calls' work, for the calling thread, whose registers hold the message
+// (<abi/types.h>, IPC_REG_*). Each returns the status, or never returns when the
+// thread blocks (it resumes in user mode with the status its partner wrote).
+// ipc_begin comes first: it takes the xfer address and flags, and zeroes the outputs.
+// The calls on an endpoint take over a reference to it from the caller, and drop it
+// when they return or block.
+void ipc_begin(struct thread *me);
+long ipc_call(struct endpoint *ep, uint64_t badge);
+long ipc_send(struct endpoint *ep, uint64_t badge);
+long ipc_recv(struct endpoint *ep);
+long ipc_reply(void);
+long ipc_reply_recv(struct endpoint *ep);
 // A thread that exits with a reply pending answers E_DEAD to its caller.
 void ipc_thread_exit(struct thread *t);
+// t was killed while T_BLOCKED: take it out of its IPC with E_DEAD. Caller holds no lock.
+void ipc_abort(struct thread *t);
+// The result of t's IPC, written where it finds it when it resumes in user mode.
+static inline void ipc_set_status(struct thread *t, long status)
+{
+    TF_A(t->tf, IPC_REG_STATUS) = (uint64_t)status;
+}

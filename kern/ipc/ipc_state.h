@@ -1,11 +1,12 @@
 // A thread's part in message passing (struct thread embeds one).
 //
-// A sender or receiver that finds nobody on the other side waits in its endpoint's
-// queue; whoever arrives second moves the message (ipc_transfer) and completes the
-// waiter (ipc_complete). A caller then waits for the reply, which the receiving
-// thread sends later with no endpoint lock held, so that hand-over goes through phases
-// guarded by the caller's own t->lock: waiting -> being replied to -> done, or
-// waiting -> abandoned when the caller is killed first.
+// A thread that finds nobody on the other side of an endpoint waits in its queue,
+// T_BLOCKED; whoever arrives second moves the message into it and wakes it. A caller
+// whose message was received then waits for the reply. A blocked thread keeps no kernel
+// frames (as in seL4): its message is in its trapframe (a1..a4, as it made the call),
+// and whoever completes it writes the result there (the status in a0, received words
+// in a1..a4, the badge in a5, the received length and handle in a6 and a7), so it
+// resumes straight in user mode. See ipc/endpoint.c for the transitions and locks.
 #pragma once
 
 #include "abi/types.h"
@@ -16,34 +17,32 @@ struct endpoint;
 struct kobject;
 
 enum ipc_phase {
-    IPC_IDLE,
-    IPC_QUEUED,         // in an endpoint queue (the endpoint's lock guards this)
-    IPC_WAIT_REPLY,     // a call delivered; waiting for the reply
-    IPC_REPLYING,       // a replier claimed it and is moving the reply
-    IPC_ABANDONED,      // killed while waiting for a reply: the reply gets E_DEAD
+    IPC_IDLE,         // in no IPC
+    IPC_SEND_QUEUED,  // queued on an endpoint to send or call (the endpoint's lock)
+    IPC_RECV_QUEUED,  // queued on an endpoint to receive (the endpoint's lock)
+    IPC_WAIT_REPLY,   // its call was received; it waits for the reply (its t->lock)
+    IPC_REPLYING,     // a replier claimed it and is moving the reply (its t->lock)
+    IPC_PHASES,
 };
 
 struct ipc_state {
     // The endpoint's lock guards these while the thread is queued:
-    struct thread *next;      // link in the endpoint's queue
-    struct endpoint *queued_on;
-    bool receiving;           // queued to receive (else to send)
+    struct thread *next;         // link in the endpoint's queue
+    struct endpoint *queued_on;  // the endpoint whose queue holds it (a reference), or NULL
 
     // Set by the thread itself before it is visible to others:
-    uint64_t w[IPC_WORDS];    // the message it sends
-    uint64_t badge;           // the badge of the handle it sends with
-    bool is_call;             // it waits for a reply
-    uint64_t xfer_addr;       // its struct ipc_xfer in user memory, or 0
-    struct ipc_xfer x;        // a copy of it
-    struct kobject *send_obj; // the handle it passes along (a reference), or NULL
+    uint64_t badge;              // the badge of the handle it sends with
+    bool is_call;                // it waits for a reply
+    uint32_t flags;              // the call's flags (IPC_NONBLOCK)
+    uint64_t xfer_addr;          // its struct ipc_xfer in user memory, or 0
+    struct ipc_xfer x;           // a copy of it
+    struct kobject *send_obj;    // the handle it passes along (a reference), or NULL
     uint32_t send_rights;
     uint64_t send_badge;
 
-    // t->lock guards these:
+    // t->lock guards this (and, while the thread is queued, the endpoint's lock):
     enum ipc_phase phase;
-    bool done;                // the other side finished with us
-    long result;
 
-    // A receiving thread's pending reply (its own):
-    struct thread *reply_to;  // the caller to answer (a reference), or NULL
+    // A receiving thread's own:
+    struct thread *reply_to;     // the caller it owes a reply (a reference), or NULL
 };

@@ -8,7 +8,7 @@
 #define MAX_LINES 128
 
 static struct irq *irqs[MAX_LINES];  // by line; guarded by irq_lock
-static struct spinlock irq_lock = SPINLOCK_INIT("irq");
+static struct spinlock irq_lock = SPINLOCK_INIT("irq", RANK_IRQ);
 
 struct irq *irq_get(uint32_t line)
 {

@@ -10,7 +10,7 @@ struct notify *notify_create(void)
     if (!n)
         return NULL;
     kobj_init(&n->obj, KOBJ_NOTIFY);
-    spin_init(&n->lock, "notify");
+    spin_init(&n->lock, "notify", RANK_NOTIFY);
     return n;
 }
 
@@ -23,8 +23,8 @@ void notify_signal(struct notify *n, uint64_t bits)
 {
     spin_lock(&n->lock);
     n->bits |= bits;
+    thread_wakeup(&n->waiters);
     spin_unlock(&n->lock);
-    thread_wakeup(n);
 }
 
 long notify_wait(struct notify *n, bool nonblocking)
@@ -35,7 +35,7 @@ long notify_wait(struct notify *n, bool nonblocking)
             spin_unlock(&n->lock);
             return nonblocking ? E_AGAIN : E_DEAD;
         }
-        thread_sleep_on(n, &n->lock);
+        thread_sleep_on(&n->waiters, &n->lock);
     }
     uint64_t bits = n->bits;
     n->bits = 0;

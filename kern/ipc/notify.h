@@ -5,12 +5,14 @@
 
 #include "lib/spinlock.h"
 #include "proc/object.h"
+#include "proc/thread.h"
 
 struct notify {
     struct kobject obj;
     struct spinlock lock;
     // n->lock must be held when using these:
     uint64_t bits;
+    struct waitq waiters;  // threads in notify_wait
 };
 
 struct notify *notify_create(void);

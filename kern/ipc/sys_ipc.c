@@ -18,7 +18,7 @@ long sys_endpoint_create(void)
 {
     struct endpoint *ep = endpoint_create();
     if (!ep)
-        return E_NOMEM;
+        return E_LIMIT;
     return install_new(&ep->obj, RIGHT_SEND | RIGHT_RECV | RIGHT_DUP | RIGHT_TRANSFER);
 }
 
@@ -39,14 +39,24 @@ long sys_handle_mint(handle_t endpoint, uint64_t badge, uint32_t rights)
     return h;
 }
 
+// Checks the flags in a6, then takes the call's arguments out of the registers. Every
+// IPC call starts here.
+static long begin(uint64_t *regs, uint32_t allowed)
+{
+    if (regs[IPC_REG_FLAGS] & ~(uint64_t)allowed)
+        return E_INVAL;
+    ipc_begin(thread_current());
+    return 0;
+}
+
 // The endpoint a0 names, with the rights the call needs, and the badge of that handle.
 static long get_endpoint(uint64_t *regs, uint32_t rights, struct endpoint **ep,
                          uint64_t *badge)
 {
     struct kobject *o;
     struct handle entry;
-    long err = handle_lookup_entry(process_current(), (handle_t)regs[0], KOBJ_ENDPOINT,
-                                   rights, &o, &entry);
+    long err = handle_lookup_entry(process_current(), (handle_t)regs[IPC_REG_ENDPOINT],
+                                   KOBJ_ENDPOINT, rights, &o, &entry);
     if (err)
         return err;
     *ep = (struct endpoint *)o;
@@ -54,75 +64,53 @@ static long get_endpoint(uint64_t *regs, uint32_t rights, struct endpoint **ep,
     return 0;
 }
 
-static long check_flags(uint64_t *regs, uint32_t allowed)
+// The endpoint calls take the reference get_endpoint() gave: one that may block never
+// returns here to drop it (ipc/endpoint.c drops it as it blocks).
+static long with_endpoint(uint64_t *regs, uint32_t flags, uint32_t rights,
+                          long (*op)(struct endpoint *, uint64_t))
 {
-    return (regs[6] & ~(uint64_t)allowed) ? E_INVAL : 0;
+    struct endpoint *ep;
+    uint64_t badge;
+    long err = begin(regs, flags);
+    if (!err)
+        err = get_endpoint(regs, rights, &ep, &badge);
+    return err ? err : op(ep, badge);
+}
+
+static long recv_op(struct endpoint *ep, uint64_t badge)
+{
+    return ipc_recv(ep);
+}
+
+static long reply_recv_op(struct endpoint *ep, uint64_t badge)
+{
+    return ipc_reply_recv(ep);
 }
 
 long sys_ipc_call(uint64_t *regs)
 {
-    struct endpoint *ep;
-    uint64_t badge;
-    long err = check_flags(regs, 0);
-    if (!err)
-        err = get_endpoint(regs, RIGHT_SEND, &ep, &badge);
-    if (err)
-        return err;
-    err = ipc_call(ep, badge, regs);
-    kobj_put(&ep->obj);
-    return err;
+    return with_endpoint(regs, 0, RIGHT_SEND, ipc_call);
 }
 
 long sys_ipc_send(uint64_t *regs)
 {
-    struct endpoint *ep;
-    uint64_t badge;
-    long err = check_flags(regs, IPC_NONBLOCK);
-    if (!err)
-        err = get_endpoint(regs, RIGHT_SEND, &ep, &badge);
-    if (err)
-        return err;
-    err = ipc_send(ep, badge, regs);
-    kobj_put(&ep->obj);
-    return err;
+    return with_endpoint(regs, IPC_NONBLOCK, RIGHT_SEND, ipc_send);
 }
 
 long sys_ipc_recv(uint64_t *regs)
 {
-    struct endpoint *ep;
-    uint64_t badge;
-    long err = check_flags(regs, IPC_NONBLOCK);
-    if (!err)
-        err = get_endpoint(regs, RIGHT_RECV, &ep, &badge);
-    if (err)
-        return err;
-    err = ipc_recv(ep, regs);
-    kobj_put(&ep->obj);
-    return err;
+    return with_endpoint(regs, IPC_NONBLOCK, RIGHT_RECV, recv_op);
 }
 
 long sys_ipc_reply(uint64_t *regs)
 {
-    long err = check_flags(regs, 0);
-    return err ? err : ipc_reply(regs);
+    long err = begin(regs, 0);
+    return err ? err : ipc_reply();
 }
 
 long sys_ipc_reply_recv(uint64_t *regs)
 {
-    struct endpoint *ep;
-    uint64_t badge;
-    long err = check_flags(regs, 0);
-    if (!err)
-        err = get_endpoint(regs, RIGHT_RECV, &ep, &badge);
-    if (err)
-        return err;
-    // The reply's error is not returned: the caller it was for may have died, and
-    // the server's loop goes on either way. The received message's status is.
-    if (thread_current()->ipc.reply_to)
-        ipc_reply(regs);
-    err = ipc_recv(ep, regs);
-    kobj_put(&ep->obj);
-    return err;
+    return with_endpoint(regs, 0, RIGHT_RECV, reply_recv_op);
 }
 
 // ---- notifications and interrupts ------------------------------------------------------

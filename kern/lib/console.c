@@ -8,7 +8,7 @@
 #include "lib/spinlock.h"
 #include "sbi/sbi.h"
 
-static struct spinlock console_lock = SPINLOCK_INIT("console");
+static struct spinlock console_lock = SPINLOCK_INIT("console", RANK_CONSOLE);
 volatile int panicking;
 
 static void console_putc(char c, void *unused)
@@ -63,6 +63,22 @@ static void stop_other_harts(void)
             sbi_send_ipi(1, harts[i].hartid);
 }
 
+// The return addresses on this stack, through the frame pointers (the kernel is built
+// with them): each frame keeps ra at fp - 8 and the caller's fp at fp - 16.
+void backtrace_print(void)
+{
+    uint64_t fp;
+    asm volatile("mv %0, s0" : "=r"(fp));
+    uint64_t lo = fp & ~4095UL, hi = lo + 4096;  // stacks are one page, or inside one
+    console_unlocked("backtrace:");
+    for (int depth = 0; depth < 24 && fp > lo + 16 && fp <= hi && fp % 8 == 0; depth++) {
+        uint64_t ra = ((uint64_t *)fp)[-1];
+        console_unlocked(" %#lx", (unsigned long)ra);
+        fp = ((uint64_t *)fp)[-2];
+    }
+    console_unlocked("\n");
+}
+
 void panic(const char *fmt, ...)
 {
     intr_off();
@@ -86,5 +102,6 @@ void panic(const char *fmt, ...)
     console_vprintf(fmt, ap);
     va_end(ap);
     console_putc('\n', NULL);
+    backtrace_print();
     power_off(POWER_PANIC);
 }

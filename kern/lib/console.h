@@ -10,3 +10,6 @@ extern volatile int panicking;
 
 // Stops this hart for good: used when another hart panicked.
 __attribute__((noreturn)) void hart_halt(void);
+
+// Prints the return addresses of the calling stack (panic does, after its message).
+void backtrace_print(void);

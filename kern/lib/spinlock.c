@@ -1,73 +1,67 @@
-// Spinlocks (see spinlock.h for the lock order).
+// Spinlocks: the slow parts (see spinlock.h for the lock order and the fast paths).
 #include "lib/spinlock.h"
-#include "arch/hart.h"
 #include "lib/assert.h"
 
-void spin_init(struct spinlock *lk, const char *name)
+static const char *const rank_names[RANK_COUNT] = {
+    [RANK_KTEST] = "ktest_lock",
+    [RANK_PROCS] = "procs_lock",
+    [RANK_THREADS] = "threads_lock",
+    [RANK_ENDPOINT] = "ep->lock",
+    [RANK_NOTIFY] = "n->lock",
+    [RANK_PROCESS] = "p->lock",
+    [RANK_THREAD] = "t->lock",
+    [RANK_THREAD_NEXT] = "t->lock (next)",
+    [RANK_SLEEPQ] = "sleepq->lock",
+    [RANK_RUNQUEUE] = "rq->lock",
+    [RANK_RUNQUEUE_SECOND] = "rq->lock (second)",
+    [RANK_VM] = "p->vm_lock",
+    [RANK_IRQ] = "irq_lock",
+    [RANK_KALLOC] = "kalloc_lock",
+    [RANK_CONSOLE] = "console_lock",
+};
+
+void spin_init(struct spinlock *lk, const char *name, enum lock_rank rank)
 {
-    *lk = (struct spinlock)SPINLOCK_INIT(name);
+    assert(rank > RANK_NONE && rank < RANK_COUNT);
+    *lk = (struct spinlock)SPINLOCK_INIT(name, rank);
 }
 
-bool holding(struct spinlock *lk)
+void spin_wait(struct spinlock *lk)
 {
-    return READ_ONCE(lk->locked) && lk->owner == this_hart();
-}
-
-bool spin_trylock(struct spinlock *lk)
-{
-    push_off();
-    if (holding(lk))
-        panic("spinlock: %s acquired twice by one hart", lk->name);
-    // Acquire semantics: nothing after the swap is seen before it.
-    if (__atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0) {
-        pop_off();
-        return false;
-    }
-    lk->owner = this_hart();
-    return true;
-}
-
-void spin_lock(struct spinlock *lk)
-{
-    push_off();
-    if (holding(lk))
-        panic("spinlock: %s acquired twice by one hart", lk->name);
-    while (__atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0) {
-        __atomic_fetch_add(&lk->spins, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&lk->spins, 1, __ATOMIC_RELAXED);
+    do {
+        // Read until it looks free, then try again: spinning on a plain load keeps
+        // the line shared instead of bouncing it with swaps.
         while (READ_ONCE(lk->locked))
             cpu_relax();
+    } while (__atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0);
+}
+
+const char *lock_rank_name(enum lock_rank rank)
+{
+    return rank < RANK_COUNT && rank_names[rank] ? rank_names[rank] : "?";
+}
+
+void lock_order_panic(struct spinlock *lk, enum lock_rank rank)
+{
+    if (holding(lk))
+        panic("spinlock: %s (%s) acquired twice by one hart", lk->name, lock_rank_name(rank));
+#ifdef KERNEL_DEBUG
+    struct hart *h = this_hart();
+    for (int r = RANK_COUNT - 1; r >= (int)rank; r--) {
+        struct spinlock *held = h->held_lock[r];
+        if (held)
+            panic("spinlock: lock order: taking %s (%s, rank %d) while holding %s (%s, "
+                  "rank %d); see the order in lib/spinlock.h", lk->name,
+                  lock_rank_name(rank), rank, held->name, lock_rank_name(r), r);
     }
-    lk->owner = this_hart();
+#endif
+    panic("spinlock: %s: bad acquisition at rank %d", lk->name, rank);
 }
 
-void spin_unlock(struct spinlock *lk)
+void lock_release_panic(struct spinlock *lk)
 {
-    if (!holding(lk))
-        panic("spinlock: %s released by a hart that does not hold it", lk->name);
-    lk->owner = NULL;
-    // Release semantics: everything before is seen before the lock looks free.
-    __atomic_store_n(&lk->locked, 0, __ATOMIC_RELEASE);
-    pop_off();
-}
-
-void push_off(void)
-{
-    int was_on = intr_get();
-    intr_off();
-    struct hart *h = this_hart();
-    if (h->noff == 0)
-        h->intena = was_on;
-    h->noff++;
-}
-
-void pop_off(void)
-{
-    struct hart *h = this_hart();
-    if (intr_get())
-        panic("spinlock: pop_off with interrupts on");
-    if (h->noff < 1)
+    if (!lk)
         panic("spinlock: pop_off without push_off");
-    h->noff--;
-    if (h->noff == 0 && h->intena)
-        intr_on();
+    panic("spinlock: %s released by a hart that does not hold it", lk->name);
 }

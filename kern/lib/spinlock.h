@@ -1,7 +1,10 @@
 // Spinlocks, and the nesting of interrupt disabling they rely on.
 //
-// Lock order, outermost first. A hart holding a lock may take only locks below it;
-// every new lock class is added here in the same change that adds it.
+// Lock order, outermost first. A hart holding a lock may take only locks below it.
+// Each lock is created with its rank (enum lock_rank, the same order); debug builds
+// check every acquisition against the locks the hart holds and panic, naming both,
+// the moment a lock is taken out of order or twice. Every new lock class is added here
+// in the same change that adds it.
 //
 //    1. ktest_lock         kernel self-tests' shared state (boot/ktest.c,
 //                          proc/sched_ktest.c)
@@ -9,44 +12,175 @@
 //    3. threads_lock       thread table slots; the condition lock of thread_join()
 //    4. ep->lock           one endpoint's state and queue (ipc/endpoint.c); never two
 //                          at once (receiver counts are atomic for that reason)
-//    5. n->lock            one notification's bits (ipc/notify.c)
+//    5. n->lock            one notification's bits and waiters (ipc/notify.c)
 //    6. p->lock            one process's state and handle table (proc/process.h);
 //                          the condition lock of process_wait()
-//    7. t->lock            one thread's state (proc/thread.h); at most one at a time,
-//                          held across a context switch (proc/sched.h)
-//    8. runqueue_lock      the global policy's run queue (proc/sched_global.c)
-//    9. p->vm_lock         the user half of one process's page table (mm/uvm.c)
-//   10. irq_lock           the IRQ objects by line (ipc/irq.c)
-//   11. kalloc_lock        the free page list (mm/kalloc.c)
-//   12. console_lock       kernel console output (lib/console.c); printf may be
+//    7. t->lock            one thread's state (proc/thread.h); held across a context
+//                          switch (proc/sched.h), where the thread switched to is
+//    8. t->lock (next)     locked as well, one rank further in
+//    9. sleepq->lock       one hart's queue of timed sleepers (proc/sched.c)
+//   10. rq->lock           a run queue (proc/runqueue.h); a policy that locks two
+//   11. rq->lock (second)  (a steal) takes them in hart order, the second one rank further in
+//   12. p->vm_lock         the user half of one process's page table (mm/uvm.c)
+//   13. irq_lock           the IRQ objects by line (ipc/irq.c)
+//   14. kalloc_lock        the free page list (mm/kalloc.c)
+//   15. console_lock       kernel console output (lib/console.c); printf may be
 //                          called with any lock above held, so it comes last
 //
 // A spinlock disables interrupts on its hart while held (push_off), so an interrupt
-// handler on the same hart can never spin on a lock its own hart holds.
+// handler on the same hart can never spin on a lock its own hart holds. The fast paths
+// (acquiring a free lock, releasing) are inline: the IPC fast path takes two locks and
+// a call to each would cost as much as the locking itself.
 #pragma once
 
+#include "arch/hart.h"
 #include "lib/types.h"
 
-struct hart;
+enum lock_rank {
+    RANK_NONE,  // not a lock: rank 0 is never used
+    RANK_KTEST,
+    RANK_PROCS,
+    RANK_THREADS,
+    RANK_ENDPOINT,
+    RANK_NOTIFY,
+    RANK_PROCESS,
+    RANK_THREAD,
+    RANK_THREAD_NEXT,
+    RANK_SLEEPQ,
+    RANK_RUNQUEUE,
+    RANK_RUNQUEUE_SECOND,
+    RANK_VM,
+    RANK_IRQ,
+    RANK_KALLOC,
+    RANK_CONSOLE,
+    RANK_COUNT,
+};
+_Static_assert(RANK_COUNT <= HART_LOCK_RANKS, "struct hart tracks one held lock per rank");
 
 struct spinlock {
-    uint32_t locked;       // 0 or 1; changed only by atomic swaps
-    const char *name;      // for panics
-    struct hart *owner;    // the hart holding it, for holding()
-    uint64_t spins;        // times an acquire found it taken (a contention counter)
+    uint32_t locked;     // 0 or 1; changed only by atomic swaps
+    uint8_t rank;        // its place in the lock order
+    uint8_t held_rank;   // the rank it was taken at (rank, or one further in when nested)
+    const char *name;    // for panics
+    struct hart *owner;  // the hart holding it, for holding()
+    uint64_t spins;      // times an acquire found it taken (a contention counter)
 };
 
-#define SPINLOCK_INIT(n) { .locked = 0, .name = (n), .owner = NULL, .spins = 0 }
+#define SPINLOCK_INIT(n, r) { .locked = 0, .rank = (r), .name = (n), .owner = NULL, .spins = 0 }
 
-void spin_init(struct spinlock *lk, const char *name);
-void spin_lock(struct spinlock *lk);
-void spin_unlock(struct spinlock *lk);
-// Takes the lock only when it is free right now; true when it did.
-bool spin_trylock(struct spinlock *lk);
+void spin_init(struct spinlock *lk, const char *name, enum lock_rank rank);
+// The name of a rank in the lock order above: "ep->lock".
+const char *lock_rank_name(enum lock_rank rank);
+
+// Out of line: the slow parts.
+void spin_wait(struct spinlock *lk);  // spins until the lock is ours
+__attribute__((noreturn)) void lock_order_panic(struct spinlock *lk, enum lock_rank rank);
+__attribute__((noreturn)) void lock_release_panic(struct spinlock *lk);
+
+// Interrupts off, nestably: as many pop_off() as push_off() turn them back on, and
+// only when they were on at the first push_off().
+static inline void push_off(void)
+{
+    uint64_t was = intr_off_and_get();
+    struct hart *h = this_hart();
+    if (h->noff++ == 0)
+        h->intena = was != 0;
+}
+
+static inline void pop_off(void)
+{
+    struct hart *h = this_hart();
+    if (h->noff < 1)
+        lock_release_panic(NULL);
+    if (--h->noff == 0 && h->intena)
+        intr_on();
+}
+
 // True when this hart holds lk.
-bool holding(struct spinlock *lk);
+static inline bool holding(struct spinlock *lk)
+{
+    return READ_ONCE(lk->locked) && lk->owner == this_hart();
+}
 
-// Interrupts off, nestably: as many pop_off() as push_off() turn them back on,
-// and only when they were on at the first push_off().
-void push_off(void);
-void pop_off(void);
+// Panics when this hart taking lk at rank would break the lock order: before it waits,
+// so a mistake is a message naming both locks, not a deadlock.
+static inline void lock_order_check(struct spinlock *lk, enum lock_rank rank)
+{
+#ifdef KERNEL_DEBUG
+    if (this_hart()->held_ranks >> rank)
+        lock_order_panic(lk, rank);  // this rank, or one further in, is held
+#else
+    if (holding(lk))
+        lock_order_panic(lk, rank);
+#endif
+}
+
+// Records that this hart holds lk, taken at rank. Only once the lock is ours: until
+// then its held_rank belongs to the hart that holds it.
+static inline void lock_order_acquired(struct spinlock *lk, enum lock_rank rank)
+{
+#ifdef KERNEL_DEBUG
+    struct hart *h = this_hart();
+    h->held_ranks |= 1u << rank;
+    h->held_lock[rank] = lk;
+#endif
+    lk->held_rank = (uint8_t)rank;
+}
+
+static inline void lock_order_release(struct spinlock *lk)
+{
+#ifdef KERNEL_DEBUG
+    struct hart *h = this_hart();
+    h->held_ranks &= ~(1u << lk->held_rank);
+    h->held_lock[lk->held_rank] = NULL;
+#endif
+}
+
+// Takes lk at a rank other than its own: the second of two locks of one class.
+static inline void spin_lock_at(struct spinlock *lk, enum lock_rank rank)
+{
+    push_off();
+    lock_order_check(lk, rank);
+    // Acquire semantics: nothing after the swap is seen before it.
+    if (__atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0)
+        spin_wait(lk);
+    lk->owner = this_hart();
+    lock_order_acquired(lk, rank);
+}
+
+static inline void spin_lock(struct spinlock *lk)
+{
+    spin_lock_at(lk, (enum lock_rank)lk->rank);
+}
+
+// Takes the lock only when it is free right now; true when it did.
+static inline bool spin_trylock(struct spinlock *lk)
+{
+    push_off();
+    if (holding(lk) || __atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0) {
+        pop_off();
+        return false;
+    }
+    lk->owner = this_hart();
+    lock_order_acquired(lk, (enum lock_rank)lk->rank);
+    return true;
+}
+
+// Everything a release does but the store that frees the lock and the pop_off():
+// spin_unlock() does those; the IPC fast path does them itself, from assembly, after
+// its last use of the stack (ipc/fastpath.c says why).
+static inline void spin_forget(struct spinlock *lk)
+{
+    if (!holding(lk))
+        lock_release_panic(lk);
+    lock_order_release(lk);
+    lk->owner = NULL;
+}
+
+static inline void spin_unlock(struct spinlock *lk)
+{
+    spin_forget(lk);
+    // Release semantics: everything before is seen before the lock looks free.
+    __atomic_store_n(&lk->locked, 0, __ATOMIC_RELEASE);
+    pop_off();
+}

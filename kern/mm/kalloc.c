@@ -28,7 +28,7 @@ static struct {
     // kalloc.lock must be held when using these:
     struct free_page *head;
     uint64_t free;
-} kmem = { .lock = SPINLOCK_INIT("kalloc") };
+} kmem = { .lock = SPINLOCK_INIT("kalloc", RANK_KALLOC) };
 
 static uint64_t total_pages;
 static uint64_t mem_lo, mem_hi;  // physical bounds of what was freed, for checks

@@ -249,3 +249,44 @@ long copy_out_any(struct process *p, uaddr_t dst, const void *src, uint64_t len)
 {
     return copy_user(p, dst, (void *)src, len, true, 0);
 }
+
+// The page a kernel address of the direct map is in, when the allocator manages it.
+static void *managed_page(const uint8_t *at)
+{
+    uint64_t pa = PAGE_ROUND_DOWN(V2P(at));
+    return kalloc_manages(pa) ? P2V(pa) : NULL;
+}
+
+long uvm_copy_between(struct process *dst, uaddr_t dva, struct process *src, uaddr_t sva,
+                      uint64_t len, bool *src_fault)
+{
+    *src_fault = len > USER_MAX || sva > USER_MAX - len;
+    if (*src_fault || dva > USER_MAX - len)
+        return E_FAULT;
+    while (len > 0) {
+        uint64_t n = MIN(len, MIN(PAGE_SIZE - sva % PAGE_SIZE, PAGE_SIZE - dva % PAGE_SIZE));
+        spin_lock(&src->vm_lock);
+        const uint8_t *from = user_byte(src, sva, PTE_R);
+        void *pinned = from ? managed_page(from) : NULL;
+        if (pinned)
+            kpage_get(pinned);  // an unmap on another hart cannot free it under us
+        spin_unlock(&src->vm_lock);
+        if (!from) {
+            *src_fault = true;
+            return E_FAULT;
+        }
+        spin_lock(&dst->vm_lock);
+        uint8_t *to = user_byte(dst, dva, PTE_W);
+        if (to)
+            memcpy(to, from, n);
+        spin_unlock(&dst->vm_lock);
+        if (pinned)
+            kfree_page(pinned);
+        if (!to)
+            return E_FAULT;
+        sva += n;
+        dva += n;
+        len -= n;
+    }
+    return 0;
+}

@@ -45,6 +45,11 @@ long uvm_protect(struct process *p, uint64_t va, uint64_t len, uint32_t prot);
 // Copies between kernel memory and p's user memory. 0 or E_FAULT.
 long copy_in(struct process *p, void *dst, uaddr_t src, uint64_t len);
 long copy_out(struct process *p, uaddr_t dst, const void *src, uint64_t len);
+// Copies len bytes from src's memory at sva into dst's at dva, directly between the two
+// address spaces (both are in the kernel's direct map). 0, or E_FAULT with *src_fault
+// true when the source range was the bad one.
+long uvm_copy_between(struct process *dst, uaddr_t dva, struct process *src, uaddr_t sva,
+                      uint64_t len, bool *src_fault);
 // Like copy_out, but writes any mapped user page, writable or not (mem_write: a
 // loader fills a text page before making it read-only).
 long copy_out_any(struct process *p, uaddr_t dst, const void *src, uint64_t len);

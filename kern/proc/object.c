@@ -30,6 +30,18 @@ void kobj_put(struct kobject *o)
         panic("object: reference dropped twice (type %d)", o->type);
     if (before > 1)
         return;
+    // The last reference. The caller may hold locks the destructor takes (an endpoint's,
+    // while a transfer fails): destroy it later, from kobj_reap().
+    uint64_t was_on = intr_off_and_get();
+    struct hart *h = this_hart();
+    o->reap_next = h->reap;
+    h->reap = o;
+    if (was_on)
+        intr_on();
+}
+
+static void destroy(struct kobject *o)
+{
     switch (o->type) {
     case KOBJ_PROCESS: process_destroy((struct process *)o); break;
     case KOBJ_THREAD: thread_destroy((struct thread *)o); break;
@@ -39,6 +51,35 @@ void kobj_put(struct kobject *o)
     case KOBJ_IRQ: irq_destroy((struct irq *)o); break;
     default: panic("object: destroying an object of unknown type %d", o->type);
     }
+}
+
+void kobj_reap(void)
+{
+    for (;;) {
+        push_off();
+        struct hart *h = this_hart();
+        assert(h->noff == 1);  // a destructor takes locks: none may be held here
+        struct kobject *o = h->reap;
+        if (o)
+            h->reap = o->reap_next;
+        pop_off();
+        if (!o)
+            return;
+        destroy(o);
+    }
+}
+
+// Every write of a handle table entry, under p->lock. The sequence count is odd while
+// the entry changes, so a reader without the lock (handle_peek) can tell whether what
+// it read is one consistent entry.
+static void handle_write(struct process *p, struct handle *e, struct handle value)
+{
+    assert(holding(&p->lock));
+    WRITE_ONCE(p->handle_seq, p->handle_seq + 1);
+    __atomic_thread_fence(__ATOMIC_RELEASE);  // the odd count is seen before the entry
+    *e = value;
+    __atomic_thread_fence(__ATOMIC_RELEASE);  // the entry is seen before the even count
+    WRITE_ONCE(p->handle_seq, p->handle_seq + 1);
 }
 
 // Handle values are index + 1, so 0 is never a handle.
@@ -72,7 +113,7 @@ long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights
     for (int i = 0; i < NHANDLE; i++) {
         if (!p->handles[i].obj) {
             kobj_get(o);
-            p->handles[i] = (struct handle){ o, rights & RIGHT_ALL, badge };
+            handle_write(p, &p->handles[i], (struct handle){ o, rights & RIGHT_ALL, badge });
             spin_unlock(&p->lock);
             __atomic_fetch_add(&handles_in_use, 1, __ATOMIC_RELAXED);
             count_receiver(o, rights, +1);
@@ -119,7 +160,7 @@ long handle_remove(struct process *p, handle_t h)
     }
     struct kobject *o = e->obj;
     uint32_t rights = e->rights;
-    *e = (struct handle){ 0 };
+    handle_write(p, e, (struct handle){ 0 });
     spin_unlock(&p->lock);
     __atomic_fetch_sub(&handles_in_use, 1, __ATOMIC_RELAXED);
     // Outside p->lock: closing an endpoint or destroying o takes other locks.

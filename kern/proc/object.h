@@ -5,7 +5,8 @@
 // process names objects only through its handle table: a small integer indexes an
 // entry holding a reference and the rights this handle grants.
 //
-//   kobj_get / kobj_put      take / drop a reference; the last put destroys the object
+//   kobj_get / kobj_put      take / drop a reference; the last put queues the object on
+//                            its hart, and kobj_reap() destroys it later
 //   handle_install(p, o, r)  a new handle in p's table for o with rights r (takes a ref)
 //   handle_lookup(p, h, type, rights, &o)
 //                            the object behind h, checked for its type and rights,
@@ -17,6 +18,7 @@
 #pragma once
 
 #include "abi/types.h"
+#include "arch/hart.h"
 #include "lib/types.h"
 
 enum kobj_type {
@@ -31,7 +33,8 @@ enum kobj_type {
 
 struct kobject {
     enum kobj_type type;
-    uint32_t refs;  // atomic
+    uint32_t refs;               // atomic
+    struct kobject *reap_next;   // on its hart's list of objects to destroy
 };
 
 struct handle {
@@ -46,7 +49,19 @@ struct process;
 
 void kobj_init(struct kobject *o, enum kobj_type type);  // one reference
 void kobj_get(struct kobject *o);
+// Drops a reference. Safe with any lock held: the last one never destroys the object
+// here, it queues it for kobj_reap().
 void kobj_put(struct kobject *o);
+// Destroys the objects queued on this hart, and those their destruction queues. Caller
+// holds no lock: destructors take locks. (A list instead of recursion: a process
+// holding the last handle to a process holding the last handle to ... is destroyed
+// one at a time, at any depth, on a stack of fixed size.)
+void kobj_reap(void);
+// True when this hart has objects queued for kobj_reap().
+static inline bool kobj_reap_pending(void)
+{
+    return READ_ONCE(this_hart()->reap) != NULL;
+}
 
 long handle_install(struct process *p, struct kobject *o, uint32_t rights);
 long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights,

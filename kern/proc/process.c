@@ -12,14 +12,14 @@
 #include "sbi/sbi.h"
 
 static struct process procs[NPROC];
-static struct spinlock procs_lock = SPINLOCK_INIT("procs");  // slot allocation
+static struct spinlock procs_lock = SPINLOCK_INIT("procs", RANK_PROCS);  // slot allocation
 static int next_pid = 1;  // guarded by procs_lock
 
 void process_init(void)
 {
     for (int i = 0; i < NPROC; i++) {
-        spin_init(&procs[i].lock, "process");
-        spin_init(&procs[i].vm_lock, "vm");
+        spin_init(&procs[i].lock, "process", RANK_PROCESS);
+        spin_init(&procs[i].vm_lock, "vm", RANK_VM);
     }
 }
 
@@ -41,6 +41,7 @@ struct process *process_create(const char *name)
         p->exiting = false;
         p->torn_down = false;
         p->exit_status = 0;
+        p->waiters.head = NULL;
         memset(p->handles, 0, sizeof p->handles);
         str_copy(p->name, name, sizeof p->name);
         p->pagetable = pt;
@@ -96,8 +97,8 @@ static void process_teardown(struct process *p)
     uvm_free_user(pt);
     spin_lock(&p->lock);
     p->state = P_ZOMBIE;
+    thread_wakeup(&p->waiters);
     spin_unlock(&p->lock);
-    thread_wakeup(p);  // process_wait sleeps on the process
 }
 
 void process_thread_exited(struct process *p)
@@ -123,7 +124,7 @@ long process_wait(struct process *p, int *status)
             spin_unlock(&p->lock);
             return E_DEAD;
         }
-        thread_sleep_on(p, &p->lock);
+        thread_sleep_on(&p->waiters, &p->lock);
     }
     *status = p->exit_status;
     spin_unlock(&p->lock);

@@ -10,6 +10,7 @@
 #include "lib/spinlock.h"
 #include "mm/vm.h"
 #include "proc/object.h"
+#include "proc/thread.h"
 
 #define NPROC 64
 
@@ -25,7 +26,9 @@ struct process {
     bool exiting;           // process_exit or a kill: threads leave at their next chance
     bool torn_down;         // memory and handles freed (process_teardown ran)
     int exit_status;
-    struct handle handles[NHANDLE];
+    struct waitq waiters;   // threads in process_wait on it
+    struct handle handles[NHANDLE];  // written only through object.c's handle_write,
+    uint32_t handle_seq;    // ... which makes this odd while it writes (see object.h)
 
     // Set at creation, then read-only:
     int pid;
@@ -55,5 +58,22 @@ long process_wait(struct process *p, int *status);
 int process_count(void);
 // Destroy, when the last reference goes (object.c calls it).
 void process_destroy(struct process *p);
+// A copy of p's entry h read without p->lock, and the table's sequence count it was
+// read at (*seq); false when h is no handle or the table was being written. The copy
+// holds no reference: it stays true only while the count is unchanged (the IPC fast
+// path checks it again under the object's own lock; ipc/fastpath.c says why that is
+// enough for endpoints).
+static inline bool process_handle_peek(struct process *p, handle_t h, struct handle *out,
+                                       uint32_t *seq)
+{
+    uint32_t s = __atomic_load_n(&p->handle_seq, __ATOMIC_ACQUIRE);
+    if ((s & 1) || h < 1 || h > NHANDLE)
+        return false;
+    *out = p->handles[h - 1];
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);  // the entry is read before the count again
+    *seq = s;
+    return READ_ONCE(p->handle_seq) == s && out->obj != NULL;
+}
+
 // TLB: after changing p's page table, fence every hart that may have cached it.
 void process_tlb_flush(struct process *p, uint64_t va, uint64_t len);

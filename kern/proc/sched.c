@@ -1,23 +1,36 @@
-// The scheduler core (see sched.h): the per-hart loop, switching, yielding,
-// sleeping and preemption. The policy decides only which thread runs next.
+// The scheduler core (see sched.h): switching, the idle loop, timed sleep, yielding and
+// preemption. The policy decides only which thread runs next.
 #include "proc/sched.h"
-#include "boot/harts.h"
+#include "abi/errno.h"
+#include "dev/ipi.h"
 #include "dev/timer.h"
 #include "lib/assert.h"
-#include "lib/console.h"
 #include "lib/string.h"
 #include "mm/vm.h"
 #include "proc/process.h"
+#include "proc/usertrap.h"
 
 static const struct sched_policy *policy;
 static uint64_t quantum = 1;  // ticks a thread runs before the policy may preempt it
 
 static const struct sched_policy *const policies[] = { &sched_global };
 
-void thread_wake_expired(uint64_t now);
+// Counts enqueues (atomic), so an idle hart can tell whether work arrived since it
+// last looked, without asking the policy for a thread it may not be allowed to run.
+static uint64_t enqueues;
+
+// Timed sleepers, one queue per hart ordered by wake time, so a tick looks only at
+// what expires: the head.
+static struct sleepq {
+    struct spinlock lock;
+    // sleepq->lock must be held when using this:
+    struct thread *head;  // linked by sleep_next, earliest first
+} sleepqs[MAX_HARTS];
 
 bool sched_init(const char *name, uint64_t quantum_ticks)
 {
+    for (int i = 0; i < MAX_HARTS; i++)
+        spin_init(&sleepqs[i].lock, "sleepq", RANK_SLEEPQ);
     for (size_t i = 0; i < ARRAY_SIZE(policies); i++) {
         if (strcmp(policies[i]->name, name) == 0) {
             policy = policies[i];
@@ -34,44 +47,233 @@ const char *sched_policy_name(void)
     return policy ? policy->name : "none";
 }
 
+const char *sched_policy_names(void)
+{
+    return "global";
+}
+
 int sched_queue_length(struct hart *h)
 {
     return policy ? policy->queue_length(h) : 0;
 }
 
-void sched_enqueue(struct thread *t)
+int sched_highest_waiting(struct hart *h)
 {
-    assert(holding(&t->lock));
+    return policy->highest_waiting(h);
+}
+
+// ---- making threads runnable ------------------------------------------------------------
+
+// Puts t on a run queue. Caller holds t->lock.
+static void enqueue(struct thread *t)
+{
     policy->enqueue(t);
+    __atomic_fetch_add(&enqueues, 1, __ATOMIC_RELEASE);
 }
 
-bool sched_dequeue(struct thread *t)
+void sched_wake(struct thread *t)
 {
     assert(holding(&t->lock));
-    return policy->dequeue(t);
-}
-
-void sched_make_runnable(struct thread *t)
-{
-    assert(holding(&t->lock));
-    assert(t->state != T_RUNNING && t->state != T_RUNNABLE);
+    assert(t->state != T_RUNNING && t->state != T_RUNNABLE && t->state != T_ZOMBIE);
     t->state = T_RUNNABLE;
-    t->chan = NULL;
-    policy->enqueue(t);
+    enqueue(t);
+}
+
+void sched_requeue(struct thread *t, int priority, uint64_t affinity)
+{
+    assert(holding(&t->lock));
+    // A runnable thread on no queue has been picked, or handed a hart: it is about
+    // to run, and only its fields change.
+    bool queued = t->state == T_RUNNABLE && policy->dequeue(t);
+    t->priority = priority;
+    t->affinity = affinity;
+    if (queued)
+        enqueue(t);
+}
+
+bool sched_should_preempt(struct hart *h, struct thread *cur, bool tick)
+{
+    int waiting = policy->highest_waiting(h);
+    return tick ? waiting >= cur->priority : waiting > cur->priority;
+}
+
+// ---- switching --------------------------------------------------------------------------
+
+#define SSTATUS_FS_OFF   (0UL << 13)
+#define SSTATUS_FS_CLEAN (2UL << 13)
+#define SSTATUS_FS_DIRTY (3UL << 13)
+
+// Keeps a reference to the process whose page table the hart has loaded, so its root
+// page cannot be freed and reused while it sits in satp.
+void sched_load_address_space(struct hart *h, struct thread *t)
+{
+    struct process *p = t->process;
+    if (h->loaded != p) {
+        __atomic_fetch_or(&p->harts_used, h->mask, __ATOMIC_RELEASE);
+        kobj_get(&p->obj);
+        if (h->loaded)
+            kobj_put(&h->loaded->obj);  // never destroys here: kobj_put defers that
+        h->loaded = p;
+    }
+    vm_switch(p->root);
+}
+
+// An idle hart lets go of a dead process's page table, so its last page can be freed.
+static void unload_dead(struct hart *h)
+{
+    struct process *p = h->loaded;
+    if (!p || !READ_ONCE(p->torn_down))
+        return;
+    vm_init_hart();
+    h->loaded = NULL;
+    kobj_put(&p->obj);
+}
+
+// A user thread's FP registers are loaded lazily: sstatus.FS says, while the thread
+// runs, whether the hart's f registers hold its values (Clean, or Dirty once user code
+// changed them) or not (Off: its first FP instruction traps, and user_trap loads them).
+void sched_switch_out_fp(struct hart *h, struct thread *prev)
+{
+    if ((r_sstatus() & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
+        fp_save(prev->tf);
+        h->fp_owner = prev;
+        prev->fp_hart = h;
+    }
+    if (prev->state == T_ZOMBIE && h->fp_owner == prev)
+        h->fp_owner = NULL;  // the slot may be a new thread's before long
+}
+
+void sched_switch_in(struct hart *h, struct thread *t)
+{
+    t->state = T_RUNNING;
+    h->current = t;
+    h->slice_ticks = 0;
+    h->context_switches++;
+    t->last_hart = h;
+    t->harts_run_on |= h->mask;
+    if (!t->process)
+        return;
+    sched_load_address_space(h, t);
+    t->tf->kernel_tp = (uint64_t)h;
+    // Ready for the way back to user mode (sret to U with interrupts on there); a
+    // thread resuming inside a kernel trap puts its own bits back when it returns.
+    uint64_t fs = h->fp_owner == t && t->fp_hart == h ? SSTATUS_FS_CLEAN : SSTATUS_FS_OFF;
+    w_sstatus((r_sstatus() & ~(SSTATUS_SPP | SSTATUS_FS)) | SSTATUS_SPIE | fs);
+}
+
+// What the hart holds across a switch, for whoever resumes to release.
+static void switch_prepare(struct hart *h, struct thread *prev, struct spinlock *release)
+{
+    h->switch_prev = prev;
+    h->switch_release = release;
+}
+
+void sched_finish_switch(void)
+{
+    struct hart *h = this_hart();
+    struct thread *prev = h->switch_prev;
+    struct spinlock *release = h->switch_release;
+    h->switch_prev = NULL;
+    h->switch_release = NULL;
+    if (release)
+        spin_unlock(release);
+    if (!prev)
+        return;
+    thread_check_stack(prev);
+    bool exited = prev->state == T_ZOMBIE;
+    if (prev->state == T_RUNNABLE)
+        enqueue(prev);  // it yielded: off the hart now, others may take it
+    spin_unlock(&prev->lock);
+    if (exited)
+        thread_put(prev);  // its running reference: its stack is no longer in use
+}
+
+// The next thread for h, locked, or NULL. prev (locked, giving up the hart) is on no
+// queue, so it is never picked here.
+static struct thread *pick_locked(struct hart *h)
+{
+    struct thread *next = policy->pick_next(h);
+    if (!next && policy->balance(h))
+        next = policy->pick_next(h);
+    if (next) {
+        spin_lock_at(&next->lock, RANK_THREAD_NEXT);
+        assert(next->state == T_RUNNABLE);
+    }
+    return next;
+}
+
+// Switches h from prev (locked) to next (locked), or to the idle loop when next is NULL,
+// saving prev's registers in save. Returns when prev runs again from there.
+static void switch_from(struct hart *h, struct thread *prev, struct thread *next,
+                        struct spinlock *release, struct context *save)
+{
+    if (prev->process)
+        sched_switch_out_fp(h, prev);
+    switch_prepare(h, prev, release);
+    bool intena = h->intena;  // it belongs to prev's kernel execution, not to the hart
+    if (next) {
+        sched_switch_in(h, next);
+        swtch(save, &next->context);
+    } else {
+        h->current = NULL;
+        swtch(save, &h->idle);
+    }
+    sched_finish_switch();
+    this_hart()->intena = intena;  // possibly another hart now
 }
 
 void sched_switch(void)
 {
     struct hart *h = this_hart();
-    struct thread *t = h->current;
-    assert(t && holding(&t->lock));
-    assert(h->noff == 1);  // t->lock only: sleeping with another lock held deadlocks
-    assert(t->state != T_RUNNING);
-    assert(!intr_get());
-    // intena belongs to this thread's kernel execution, not to the hart.
-    bool intena = h->intena;
-    swtch(&t->context, &h->scheduler);
-    this_hart()->intena = intena;  // possibly another hart now
+    struct thread *prev = h->current;
+    assert(prev && holding(&prev->lock));
+    assert(h->noff == 1);  // prev->lock only: sleeping with another lock held deadlocks
+    assert(prev->state != T_RUNNING && !intr_get());
+    struct thread *next = pick_locked(h);
+    if (!next && prev->state == T_RUNNABLE && (prev->affinity & h->mask)) {
+        prev->state = T_RUNNING;  // it yielded, and nothing else wants the hart
+        return;
+    }
+    switch_from(h, prev, next, NULL, &prev->context);
+}
+
+// A blocked thread resumes here (its context after sched_block), at the top of its
+// stack, and goes straight back to user mode: its result is in its trapframe.
+static void resume_in_user_mode(void)
+{
+    struct thread *t = thread_current();
+    sched_finish_switch();
+    spin_unlock(&t->lock);
+    user_return();
+}
+
+void sched_block(struct thread *handoff, struct spinlock *release)
+{
+    struct hart *h = this_hart();
+    struct thread *prev = h->current;
+    assert(prev && holding(&prev->lock) && prev->state == T_BLOCKED);
+    assert(h->noff == (release ? 2 : 1) && !intr_get());
+    // Nothing on this stack is needed again: the thread resumes at the top of it.
+    prev->context.ra = (uint64_t)resume_in_user_mode;
+    prev->context.sp = (uint64_t)prev->tf;
+    struct thread *next = NULL;
+    if (handoff) {
+        spin_lock_at(&handoff->lock, RANK_THREAD_NEXT);
+        assert(handoff->state == T_BLOCKED);
+        bool here = (handoff->affinity & h->mask) &&
+                    handoff->priority >= policy->highest_waiting(h);
+        if (here) {
+            next = handoff;
+        } else {
+            sched_wake(handoff);
+            spin_unlock(&handoff->lock);
+        }
+    }
+    if (!next)
+        next = pick_locked(h);
+    // Saved where nothing reads it: prev resumes from the context set above.
+    switch_from(h, prev, next, release, &h->discarded);
+    panic("sched: a blocked thread resumed in the kernel");
 }
 
 void sched_yield(void)
@@ -79,101 +281,144 @@ void sched_yield(void)
     struct thread *t = thread_current();
     spin_lock(&t->lock);
     t->state = T_RUNNABLE;
-    sched_enqueue(t);
     sched_switch();
     spin_unlock(&t->lock);
 }
 
-void sched_sleep_ns(uint64_t ns)
+// ---- timed sleep ------------------------------------------------------------------------
+
+// Caller holds t->lock; h is this hart, whose timer it programs.
+static void sleepq_insert(struct hart *h, struct thread *t)
+{
+    struct sleepq *q = &sleepqs[h->index];
+    spin_lock(&q->lock);
+    struct thread **link = &q->head;
+    while (*link && (*link)->wake_time <= t->wake_time)
+        link = &(*link)->sleep_next;
+    t->sleep_next = *link;
+    *link = t;
+    t->sleep_hart = h;
+    if (q->head == t)
+        timer_wake_at(t->wake_time);
+    spin_unlock(&q->lock);
+}
+
+void sched_cancel_sleep(struct thread *t)
+{
+    assert(holding(&t->lock));
+    struct hart *h = t->sleep_hart;
+    if (!h)
+        return;
+    struct sleepq *q = &sleepqs[h->index];
+    spin_lock(&q->lock);
+    for (struct thread **link = &q->head; *link; link = &(*link)->sleep_next) {
+        if (*link == t) {
+            *link = t->sleep_next;
+            break;
+        }
+    }
+    t->sleep_hart = NULL;
+    spin_unlock(&q->lock);
+}
+
+long sched_sleep_ns(uint64_t ns)
 {
     struct thread *t = thread_current();
     uint64_t ticks = timer_ns_to_ticks(ns);
     spin_lock(&t->lock);
+    if (t->killed) {  // a kill that came first must not be slept through
+        spin_unlock(&t->lock);
+        return E_DEAD;
+    }
     t->wake_time = timer_now() + (ticks ? ticks : 1);
-    t->chan = NULL;
     t->state = T_SLEEPING;
+    sleepq_insert(this_hart(), t);
     sched_switch();
+    t->wake_time = 0;
+    bool killed = t->killed;
     spin_unlock(&t->lock);
+    return killed ? E_DEAD : 0;
 }
 
+// Wakes h's sleepers whose time has come. The queue's lock comes after t->lock, so a
+// sleeper is taken off first and woken under its own lock after; its wake time tells
+// whether it is still the same sleep (a kill may have woken it, and it slept again).
+static void wake_expired(struct hart *h, uint64_t now)
+{
+    struct sleepq *q = &sleepqs[h->index];
+    for (;;) {
+        struct thread *t = READ_ONCE(q->head);
+        if (!t || READ_ONCE(t->wake_time) > now)
+            return;  // the usual case, without a lock
+        spin_lock(&q->lock);
+        t = q->head;
+        uint64_t when = t ? t->wake_time : 0;
+        if (t && when <= now) {
+            q->head = t->sleep_next;
+            t->sleep_hart = NULL;
+        }
+        timer_wake_at(q->head ? q->head->wake_time : UINT64_MAX);
+        spin_unlock(&q->lock);
+        if (!t || when > now)
+            return;
+        spin_lock(&t->lock);
+        if (t->state == T_SLEEPING && t->wake_time == when && !t->sleep_hart)
+            sched_wake(t);
+        spin_unlock(&t->lock);
+    }
+}
+
+// ---- the tick and the idle loop ---------------------------------------------------------
+
 // From the timer interrupt, with interrupts off.
-void sched_tick(void)
+void sched_tick(bool periodic)
 {
     if (!policy)
         return;
-    thread_wake_expired(timer_now());
     struct hart *h = this_hart();
+    wake_expired(h, timer_now());
     struct thread *t = h->current;
-    if (!t)
+    if (!t || !periodic)
         return;
-    h->slice_ticks++;
-    if (h->slice_ticks >= quantum && policy->tick(h, t)) {
-        h->slice_ticks = 0;
+    if (++h->slice_ticks >= quantum && sched_should_preempt(h, t, true)) {
         h->preemptions++;
         sched_yield();
     }
 }
 
-// Puts p's page table in satp unless it is there already. The hart keeps a
-// reference to the process whose root it has loaded, so the root page cannot be
-// freed and reused under it; the old one is dropped back in sched_loop, where no
-// thread lock is held (dropping it may destroy a process).
-static void load_address_space(struct hart *h, struct process *p)
+// Sleeps in wfi until an interrupt is pending, unless a thread was queued since seen
+// (a count of enqueues) was read, before the look for work. Interrupts stay off from
+// that look to the wfi, so an interrupt that brings work cannot be taken in between
+// and then slept through: wfi ends when one is pending, taken or not.
+static void idle_wait(struct hart *h, uint64_t seen)
 {
-    __atomic_fetch_or(&p->harts_used, 1UL << h->index, __ATOMIC_RELEASE);
-    if (h->loaded == p) {
-        vm_switch(p->root);  // after the hart left it for the kernel's table
-        return;
-    }
-    kobj_get(&p->obj);
-    assert(!h->to_put);
-    h->to_put = h->loaded;
-    h->loaded = p;
-    vm_switch(p->root);
+    if (__atomic_load_n(&enqueues, __ATOMIC_ACQUIRE) != seen)
+        return;  // look again
+    wfi();
+    intr_on();  // take what ended the wait
+    intr_off();
 }
 
-// Runs t on this hart until it gives the hart up. Caller holds t->lock.
-static void run(struct hart *h, struct thread *t)
-{
-    t->state = T_RUNNING;
-    h->current = t;
-    h->slice_ticks = 0;
-    h->context_switches++;
-    t->last_hart = h;
-    t->harts_run_on |= 1UL << h->index;
-    if (t->process)
-        load_address_space(h, t->process);
-    swtch(&h->scheduler, &t->context);
-    h = this_hart();
-    h->current = NULL;
-    thread_check_stack(t);
-}
-
-void sched_loop(void)
+void sched_idle_loop(void)
 {
     struct hart *h = this_hart();
-    assert(policy);
+    assert(policy && h->noff == 0);
     for (;;) {
-        // Interrupts on between threads, so an idle hart takes ticks and IPIs.
-        intr_on();
-        harts_run_pending_call();
-        struct thread *t = policy->pick_next(h);
-        if (!t) {
-            policy->balance(h);
-            wfi();  // the next tick (always armed) or an IPI ends it
+        // Off here, whatever the thread that switched to idle last had: the wait
+        // below needs them off from the look at the queue to the wfi.
+        intr_off();
+        ipi_run_pending_call();
+        unload_dead(h);
+        kobj_reap();
+        uint64_t seen = __atomic_load_n(&enqueues, __ATOMIC_ACQUIRE);
+        struct thread *next = pick_locked(h);
+        if (!next) {
+            idle_wait(h, seen);
             continue;
         }
-        spin_lock(&t->lock);
-        assert(t->state == T_RUNNABLE);
-        run(h, t);
-        bool exited = t->state == T_ZOMBIE;
-        spin_unlock(&t->lock);
-        if (exited)
-            thread_put(t);  // its running reference: its stack is no longer in use
-        h = this_hart();
-        if (h->to_put) {
-            kobj_put(&h->to_put->obj);
-            h->to_put = NULL;
-        }
+        switch_prepare(h, NULL, NULL);
+        sched_switch_in(h, next);
+        swtch(&h->idle, &next->context);
+        sched_finish_switch();
     }
 }

@@ -1,37 +1,42 @@
 // The scheduler core and its policy interface.
 //
-// Each hart runs sched_loop() on its boot stack: ask the policy for a thread, switch
-// to it, and take over again when the thread gives up the hart (sched_switch). What
-// to run next is the policy's business: `global` (one run queue under one lock, the
-// baseline) is chosen with the boot argument sched=global; later labs add others.
+// A hart runs threads; when the running thread gives the hart up (it blocks, sleeps,
+// yields, exits or is preempted) the core asks the policy for the next one and switches
+// to it directly. With nothing to run, the hart switches to its idle loop
+// (sched_idle_loop, on the hart's boot stack), which waits for work in wfi.
 //
-// A thread's t->lock is held across every switch, from the hart that gives it up to
-// the one that takes it, so no second hart can run a thread whose registers are not
-// saved yet (as in xv6).
+// What to run next is the policy's business, chosen at boot with sched=NAME: `global`
+// (one run queue under one lock, the baseline); later labs add others. A policy keeps
+// runnable threads in struct runqueue (proc/runqueue.h).
+//
+// Switching holds two thread locks: the one giving the hart up (prev) and the one taking
+// it (next, locked one rank further in). Whoever resumes in next releases prev's lock
+// (sched_finish_switch), so no second hart can run prev before its registers are saved
+// and its stack is free (as in xv6, without xv6's second switch through a scheduler).
+// A thread that yields goes back on a run queue only then, once it is off the hart.
 #pragma once
 
 #include "arch/hart.h"
+#include "proc/runqueue.h"
 #include "proc/thread.h"
-
-#define PRIO_MIN 0
-#define PRIO_MAX 7
-#define PRIO_DEFAULT 4
-#define PRIO_LEVELS (PRIO_MAX + 1)
 
 struct sched_policy {
     const char *name;
     void (*init)(void);
-    // t became runnable. Caller holds t->lock.
-    void (*enqueue)(struct thread *t);
-    // Take t off its run queue; false when it was not on one (a hart has just picked
-    // it to run). Caller holds t->lock.
+    // t became runnable: queue it. Returns the hart that should notice (one that may
+    // run t; lab 4 wakes it with an IPI), or NULL when none needs telling.
+    // Caller holds t->lock.
+    struct hart *(*enqueue)(struct thread *t);
+    // Take t off its run queue; false when it was on none. Caller holds t->lock.
     bool (*dequeue)(struct thread *t);
-    // A runnable thread allowed on h, removed from its queue, or NULL.
+    // A runnable thread allowed on h, taken off its queue, or NULL.
     struct thread *(*pick_next)(struct hart *h);
-    // A timer tick on h while cur runs: true when cur should give up the hart.
-    bool (*tick)(struct hart *h, struct thread *cur);
-    // h is idle: move work toward it if the policy does that.
-    void (*balance)(struct hart *h);
+    // h has nothing to run: move work toward it if the policy does that. True when it
+    // found some, so h picks again at once instead of sleeping until its next tick.
+    bool (*balance)(struct hart *h);
+    // The highest priority of a thread waiting that h might run, or -1. Read without
+    // locks: it decides preemption, which a stale answer only delays or repeats.
+    int (*highest_waiting)(struct hart *h);
     // Threads waiting that h could run (statistics).
     int (*queue_length)(struct hart *h);
 };
@@ -41,18 +46,49 @@ extern const struct sched_policy sched_global;
 // Picks the policy by name; false when there is none of that name.
 bool sched_init(const char *policy_name, uint64_t quantum_ticks);
 const char *sched_policy_name(void);
+// The policies there are, for a message: "global".
+const char *sched_policy_names(void);
 int sched_queue_length(struct hart *h);
+int sched_highest_waiting(struct hart *h);
 
-// Put t on / take t off the policy's run queue. Caller holds t->lock.
-void sched_enqueue(struct thread *t);
-bool sched_dequeue(struct thread *t);
-// Make t runnable (it must be T_RUNNING-free: new, or waking). Caller holds t->lock.
-void sched_make_runnable(struct thread *t);
-// Give up the hart; the thread's state says why. Caller holds t->lock and nothing else.
+// Makes t runnable: T_SLEEPING or T_BLOCKED (or new) to T_RUNNABLE, on a run queue.
+// Caller holds t->lock.
+void sched_wake(struct thread *t);
+// Takes t off its run queue and puts it back (its priority or affinity changed).
+// Caller holds t->lock.
+void sched_requeue(struct thread *t, int priority, uint64_t affinity);
+
+// Gives up the hart; the thread's state says why (T_RUNNABLE: it yields). Caller holds
+// its own t->lock and no other lock; it holds it again on return.
 void sched_switch(void);
+// For a thread blocking in IPC (T_BLOCKED, caller holds its t->lock): gives up the hart
+// for good. It resumes in user mode (ipc/endpoint.c: its partner writes the result into
+// its trapframe), never here. handoff, when not NULL, is a blocked thread whose IPC this
+// one just completed: it runs next, here, if it may and should; else it is woken.
+// release, when not NULL, is a lock held that must stay held until this thread's stack
+// is free (the endpoint it is queued on): it is released after the switch.
+__attribute__((noreturn)) void sched_block(struct thread *handoff, struct spinlock *release);
+// Whoever resumes after a switch calls this first: it releases the thread that ran
+// before (and requeues it when it yielded). Caller is the thread now running.
+void sched_finish_switch(void);
 void sched_yield(void);
-void sched_sleep_ns(uint64_t ns);
-// From the timer interrupt: wake sleepers whose time came; maybe preempt.
-void sched_tick(void);
-// The per-hart loop; never returns.
-__attribute__((noreturn)) void sched_loop(void);
+// Sleeps ns nanoseconds; 0, or E_DEAD when the thread is killed (it then does not
+// sleep, or stops sleeping at once).
+long sched_sleep_ns(uint64_t ns);
+// Takes t off the timed-sleep queue it is on, if any. Caller holds t->lock.
+void sched_cancel_sleep(struct thread *t);
+// True when cur should give up h to a waiting thread: one of a higher priority, or at a
+// tick (tick = true) one of the same priority (round robin).
+bool sched_should_preempt(struct hart *h, struct thread *cur, bool tick);
+// From the timer interrupt (arch/trap.c): wake sleepers whose time came; at a periodic
+// tick (periodic true), maybe preempt.
+void sched_tick(bool periodic);
+// Per hart, once: the idle loop. Never returns.
+__attribute__((noreturn)) void sched_idle_loop(void);
+// Puts t's address space on this hart (the fast path switches threads itself).
+void sched_load_address_space(struct hart *h, struct thread *t);
+// Everything a hart does as t starts running on it, before the switch itself: state,
+// statistics, address space, trapframe and user FP state.
+void sched_switch_in(struct hart *h, struct thread *t);
+// The user FP state of prev, which gives up h: saved if user code changed it.
+void sched_switch_out_fp(struct hart *h, struct thread *prev);

@@ -1,95 +1,54 @@
-// The `global` scheduling policy, the baseline the labs improve on: one run queue
-// for every hart under one lock. A FIFO per priority gives round robin within a
-// priority; the highest priority with a thread allowed on the asking hart wins.
-#include "lib/assert.h"
+// The `global` scheduling policy, the baseline the labs improve on: one run queue for
+// every hart under one lock. The highest priority with a thread allowed on the asking
+// hart wins; round robin within a priority.
 #include "proc/sched.h"
 
-static struct {
-    struct spinlock lock;
-    // rq.lock must be held when using these:
-    struct thread *head[PRIO_LEVELS], *tail[PRIO_LEVELS];
-    int length;
-} rq = { .lock = SPINLOCK_INIT("runqueue") };
+static struct runqueue rq;
 
 static void global_init(void)
 {
+    rq_init(&rq, "runqueue");
 }
 
-static void global_enqueue(struct thread *t)
+static struct hart *global_enqueue(struct thread *t)
 {
     spin_lock(&rq.lock);
-    int p = t->priority;
-    t->rq_next = NULL;
-    if (rq.tail[p])
-        rq.tail[p]->rq_next = t;
-    else
-        rq.head[p] = t;
-    rq.tail[p] = t;
-    rq.length++;
+    rq_push(&rq, t);
     spin_unlock(&rq.lock);
-}
-
-// Unlinks t, whose predecessor in its queue is prev (NULL at the head).
-static void unlink(struct thread *t, struct thread *prev)
-{
-    int p = t->priority;
-    if (prev)
-        prev->rq_next = t->rq_next;
-    else
-        rq.head[p] = t->rq_next;
-    if (rq.tail[p] == t)
-        rq.tail[p] = prev;
-    t->rq_next = NULL;
-    rq.length--;
+    // Any hart t may run on could take it; wakeup=tick leaves it to the next tick.
+    return NULL;
 }
 
 static bool global_dequeue(struct thread *t)
 {
     spin_lock(&rq.lock);
-    struct thread *prev = NULL;
-    bool found = false;
-    for (struct thread *q = rq.head[t->priority]; q && !found; prev = q, q = q->rq_next) {
-        if (q == t) {
-            unlink(t, prev);
-            found = true;
-        }
-    }
+    bool queued = t->rq == &rq;
+    if (queued)
+        rq_unlink(&rq, t);
     spin_unlock(&rq.lock);
-    return found;
+    return queued;
 }
 
 static struct thread *global_pick_next(struct hart *h)
 {
-    uint64_t me = 1UL << h->index;
+    if (rq_highest(&rq) < 0)
+        return NULL;  // nothing queued: no need for the lock
     spin_lock(&rq.lock);
-    for (int p = PRIO_MAX; p >= PRIO_MIN; p--) {
-        struct thread *prev = NULL;
-        for (struct thread *t = rq.head[p]; t; prev = t, t = t->rq_next) {
-            if (t->affinity & me) {
-                unlink(t, prev);
-                spin_unlock(&rq.lock);
-                return t;
-            }
-        }
-    }
+    struct thread *t = rq_pick(&rq, h);
     spin_unlock(&rq.lock);
-    return NULL;
+    return t;
 }
 
-// Preempt when a thread of the same or a higher priority waits: round robin within
-// a priority, and lower priorities wait. (Affinity is not checked here: a preempted
-// thread the waiting one cannot replace simply runs again.)
-static bool global_tick(struct hart *h, struct thread *cur)
+static bool global_balance(struct hart *h)
 {
-    for (int p = PRIO_MAX; p >= cur->priority; p--)
-        if (READ_ONCE(rq.head[p]))
-            return true;
-    return false;
+    return false;  // one queue: nothing to balance
 }
 
-static void global_balance(struct hart *h)
+// Affinity is not looked at: a preempted thread the waiting one cannot replace
+// simply runs again.
+static int global_highest_waiting(struct hart *h)
 {
-    // One queue: nothing to balance.
+    return rq_highest(&rq);
 }
 
 static int global_queue_length(struct hart *h)
@@ -103,7 +62,7 @@ const struct sched_policy sched_global = {
     .enqueue = global_enqueue,
     .dequeue = global_dequeue,
     .pick_next = global_pick_next,
-    .tick = global_tick,
     .balance = global_balance,
+    .highest_waiting = global_highest_waiting,
     .queue_length = global_queue_length,
 };

@@ -183,7 +183,7 @@ void ktest_sched_sleep(void)
 
 static volatile int gate_open;
 static int order[3], order_count;
-static struct spinlock order_lock = SPINLOCK_INIT("ktest");
+static struct spinlock order_lock = SPINLOCK_INIT("ktest", RANK_KTEST);
 
 static void gatekeeper(void *unused)
 {

@@ -1,5 +1,6 @@
-// Threads (see thread.h): a fixed table, kernel stacks from the page allocator,
-// and xv6's sleep/wakeup on a channel for every kind of waiting.
+// Threads (see thread.h): a fixed table, kernel stacks from the page allocator, and
+// wait queues for every kind of waiting that keeps kernel frames (IPC blocks without
+// them: ipc/endpoint.c).
 #include "proc/thread.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
@@ -8,27 +9,19 @@
 #include "mm/kalloc.h"
 #include "proc/process.h"
 #include "proc/sched.h"
+#include "proc/usertrap.h"
 #include "ipc/endpoint.h"
 
 static struct thread threads[NTHREAD];
 static int next_id = 1;  // guarded by threads_lock
 // Guards allocation of table slots, and is the condition lock of thread_join().
-static struct spinlock threads_lock = SPINLOCK_INIT("threads");
+static struct spinlock threads_lock = SPINLOCK_INIT("threads", RANK_THREADS);
 
-void user_return(void);  // proc/usertrap.c
 
 void thread_init(void)
 {
     for (int i = 0; i < NTHREAD; i++)
-        spin_init(&threads[i].lock, "thread");
-}
-
-struct thread *thread_current(void)
-{
-    push_off();
-    struct thread *t = this_hart()->current;
-    pop_off();
-    return t;
+        spin_init(&threads[i].lock, "thread", RANK_THREAD);
 }
 
 void thread_check_stack(struct thread *t)
@@ -38,11 +31,13 @@ void thread_check_stack(struct thread *t)
 }
 
 // Where every new thread starts, on its own stack, holding its t->lock (taken by
-// the scheduler that switched to it).
+// the hart that switched to it).
 static void thread_start(void)
 {
     struct thread *t = thread_current();
+    sched_finish_switch();
     spin_unlock(&t->lock);
+    intr_on();
     if (t->process)
         user_return();
     t->fn(t->arg);
@@ -79,12 +74,17 @@ static struct thread *thread_alloc(const char *name, int priority, uint64_t affi
         str_copy(t->name, name, sizeof t->name);
         t->exit_value = 0;
         t->killed = false;
-        t->chan = NULL;
+        t->wq = NULL;
+        t->wq_next = NULL;
         t->wake_time = 0;
+        t->sleep_hart = NULL;
+        t->joiners.head = NULL;
+        t->rq = NULL;
         t->priority = priority;
         t->affinity = affinity;
         t->harts_run_on = 0;
         t->last_hart = NULL;
+        t->fp_hart = NULL;
         memset(&t->ipc, 0, sizeof t->ipc);
         memset(&t->context, 0, sizeof t->context);
         t->context.ra = (uint64_t)thread_start;
@@ -99,7 +99,7 @@ static struct thread *thread_alloc(const char *name, int priority, uint64_t affi
 static void thread_start_running(struct thread *t)
 {
     spin_lock(&t->lock);
-    sched_make_runnable(t);
+    sched_wake(t);
     spin_unlock(&t->lock);
 }
 
@@ -135,6 +135,7 @@ struct thread *thread_create_user(struct process *p, uint64_t pc, uint64_t sp, u
     t->process = p;
     t->tf = (struct trapframe *)(t->kstack + KSTACK_SIZE - sizeof(struct trapframe));
     memset(t->tf, 0, sizeof *t->tf);
+    t->tf->kernel_sp = (uint64_t)t->tf;  // the kernel stack ends where the trapframe starts
     t->tf->sepc = pc;
     TF_SP(t->tf) = sp;
     TF_A(t->tf, 0) = a0;
@@ -153,7 +154,7 @@ void thread_exit(long value)
     // threads_lock first: a joiner checks the state under it, so the wakeup
     // cannot fall between its check and its sleep.
     spin_lock(&threads_lock);
-    thread_wakeup(t);  // a joiner sleeps on the thread itself
+    thread_wakeup(&t->joiners);
     spin_lock(&t->lock);
     t->exit_value = value;
     t->state = T_ZOMBIE;
@@ -180,7 +181,7 @@ long thread_join(struct thread *t, long *value)
             spin_unlock(&threads_lock);
             return E_DEAD;
         }
-        thread_sleep_on(t, &threads_lock);
+        thread_sleep_on(&t->joiners, &threads_lock);
     }
 }
 
@@ -207,44 +208,45 @@ void thread_destroy(struct thread *t)
         kobj_put(&p->obj);
 }
 
-void thread_sleep_on(const void *chan, struct spinlock *lk)
+void thread_sleep_on(struct waitq *wq, struct spinlock *lk)
 {
     struct thread *t = thread_current();
-    // Once t->lock is held no wakeup can be missed: thread_wakeup() takes it too.
+    assert(holding(lk));
+    // Once t->lock is held no wakeup and no kill can be missed: both take it too.
     spin_lock(&t->lock);
+    if (t->killed) {
+        spin_unlock(&t->lock);
+        return;
+    }
+    t->wq = wq;
+    t->wq_next = wq->head;
+    wq->head = t;
     spin_unlock(lk);
-    t->chan = chan;
     t->state = T_SLEEPING;
     sched_switch();
-    t->chan = NULL;
     spin_unlock(&t->lock);
     spin_lock(lk);
-}
-
-void thread_wakeup(const void *chan)
-{
-    struct thread *me = thread_current();
-    for (int i = 0; i < NTHREAD; i++) {
-        struct thread *t = &threads[i];
-        if (t == me || !chan)
-            continue;
-        spin_lock(&t->lock);
-        if (t->state == T_SLEEPING && t->chan == chan)
-            sched_make_runnable(t);
-        spin_unlock(&t->lock);
+    // Woken by a kill, it is still on the queue: only lk's holder may take it off.
+    for (struct thread **link = &wq->head; t->wq && *link; link = &(*link)->wq_next) {
+        if (*link == t) {
+            *link = t->wq_next;
+            t->wq = NULL;
+        }
     }
 }
 
-// Changes a queued thread's place by taking it off its run queue and back on. A
-// runnable thread that is on no queue has just been picked by a hart that is about
-// to run it: it must not be queued a second time, only updated.
-static void requeue(struct thread *t, int priority, uint64_t affinity)
+void thread_wakeup(struct waitq *wq)
 {
-    bool queued = t->state == T_RUNNABLE && sched_dequeue(t);
-    t->priority = priority;
-    t->affinity = affinity;
-    if (queued)
-        sched_enqueue(t);
+    struct thread *t;
+    while ((t = wq->head) != NULL) {
+        wq->head = t->wq_next;
+        spin_lock(&t->lock);
+        t->wq = NULL;
+        t->wq_next = NULL;
+        if (t->state == T_SLEEPING)
+            sched_wake(t);
+        spin_unlock(&t->lock);
+    }
 }
 
 int thread_set_priority(struct thread *t, int priority)
@@ -252,7 +254,7 @@ int thread_set_priority(struct thread *t, int priority)
     if (priority < PRIO_MIN || priority > PRIO_MAX)
         return -1;
     spin_lock(&t->lock);
-    requeue(t, priority, t->affinity);
+    sched_requeue(t, priority, t->affinity);
     spin_unlock(&t->lock);
     return 0;
 }
@@ -262,11 +264,16 @@ int thread_set_affinity(struct thread *t, uint64_t affinity)
     if (affinity == 0)
         return -1;
     spin_lock(&t->lock);
-    requeue(t, t->priority, affinity);
+    sched_requeue(t, t->priority, affinity);
     spin_unlock(&t->lock);
     // A thread that may no longer run where it is moves at once.
-    if (t == thread_current() && !(affinity & (1UL << this_hart()->index)))
-        sched_yield();
+    if (t == thread_current()) {
+        push_off();
+        bool move = !(affinity & this_hart()->mask);
+        pop_off();
+        if (move)
+            sched_yield();
+    }
     return 0;
 }
 
@@ -275,39 +282,30 @@ bool thread_killed(struct thread *t)
     return t && READ_ONCE(t->killed);
 }
 
+// Marks t killed and gets it moving: a sleeper wakes, a thread blocked in IPC leaves
+// it; a running one notices at its next kernel boundary.
+static void kill_thread(struct thread *t, struct process *p)
+{
+    spin_lock(&t->lock);
+    bool alive = t->process == p && t->state != T_UNUSED && t->state != T_ZOMBIE;
+    if (alive)
+        t->killed = true;
+    bool blocked = alive && t->state == T_BLOCKED;
+    if (alive && t->state == T_SLEEPING) {
+        sched_cancel_sleep(t);
+        sched_wake(t);  // it leaves its wait queue itself (thread_sleep_on)
+    }
+    spin_unlock(&t->lock);
+    if (blocked)
+        ipc_abort(t);  // takes the endpoint's lock, which comes before t->lock
+}
+
 void thread_kill_process(struct process *p)
 {
     for (int i = 0; i < NTHREAD; i++) {
         struct thread *t = &threads[i];
-        if (READ_ONCE(t->process) != p)
-            continue;
-        spin_lock(&t->lock);
-        if (t->process == p && t->state != T_UNUSED && t->state != T_ZOMBIE) {
-            t->killed = true;
-            if (t->state == T_SLEEPING) {  // it leaves as soon as it runs
-                t->wake_time = 0;
-                sched_make_runnable(t);
-            }
-        }
-        spin_unlock(&t->lock);
-    }
-}
-
-// Wakes timed sleepers whose time has come. Reads without the lock first: most
-// threads are not sleeping, and the check is repeated under the lock.
-void thread_wake_expired(uint64_t now);
-void thread_wake_expired(uint64_t now)
-{
-    for (int i = 0; i < NTHREAD; i++) {
-        struct thread *t = &threads[i];
-        if (READ_ONCE(t->state) != T_SLEEPING || READ_ONCE(t->wake_time) == 0)
-            continue;
-        spin_lock(&t->lock);
-        if (t->state == T_SLEEPING && t->wake_time && t->wake_time <= now) {
-            t->wake_time = 0;
-            sched_make_runnable(t);
-        }
-        spin_unlock(&t->lock);
+        if (READ_ONCE(t->process) == p)
+            kill_thread(t, p);
     }
 }
 

@@ -11,7 +11,7 @@
 //   thread_exit(value)                  end the calling thread
 //   thread_join(t, &value)              wait for t to exit and get its value
 //   thread_put(t)                       drop a reference (the creator's, after join)
-//   thread_sleep_on(chan, lk)           block until thread_wakeup(chan); lk is released
+//   thread_sleep_on(wq, lk)             block until thread_wakeup(wq); lk is released
 //                                       while asleep and held again on return
 #pragma once
 
@@ -29,13 +29,22 @@
 enum thread_state {
     T_UNUSED,
     T_EMBRYO,    // being set up by its creator
-    T_RUNNABLE,  // on a run queue
+    T_RUNNABLE,  // on a run queue, or handed a hart directly
     T_RUNNING,   // on a hart
-    T_SLEEPING,  // waiting for a wakeup on chan, or for wake_time
+    T_SLEEPING,  // on a wait queue, or the timed-sleep queue; its kernel frames wait
+    T_BLOCKED,   // in IPC (ipc/ipc_state.h): no kernel frame; it resumes in user mode
     T_ZOMBIE,    // exited, not yet freed
 };
 
 struct process;
+struct runqueue;
+struct hart;
+
+// Threads sleeping until something happens. A wait queue is guarded by the lock of the
+// condition it waits for (thread_sleep_on takes that lock as its argument).
+struct waitq {
+    struct thread *head;
+};
 
 struct thread {
     struct kobject obj;
@@ -43,13 +52,19 @@ struct thread {
 
     // t->lock must be held when using these:
     enum thread_state state;
-    const void *chan;        // what a T_SLEEPING thread waits for (NULL: a timed sleep)
+    struct waitq *wq;        // the wait queue a T_SLEEPING thread is on (also needs
+    struct thread *wq_next;  // ... the queue's lock), or NULL
     uint64_t wake_time;      // time CSR value at which a timed sleep ends, or 0
+    struct hart *sleep_hart; // whose timed-sleep queue it is on (also needs that queue's
+    struct thread *sleep_next;  // lock), or NULL
     long exit_value;
     bool killed;             // leave at the next kernel boundary
+    struct waitq joiners;    // threads in thread_join on it (guarded by threads_lock)
 
-    // Scheduler state, guarded by the policy's run queue lock:
-    struct thread *rq_next;  // link in a run queue
+    // Scheduler state, guarded by the policy's run queue lock (priority and affinity
+    // change only with t->lock held as well, off any queue):
+    struct runqueue *rq;     // the run queue holding it, or NULL
+    struct thread *rq_next, *rq_prev;
     int priority;            // PRIO_MIN .. PRIO_MAX, larger runs first
     uint64_t affinity;       // bit i set: may run on harts[i]
 
@@ -63,8 +78,10 @@ struct thread {
     int id;
     char name[16];
     struct ipc_state ipc;    // message passing (ipc/ipc_state.h says who guards what)
-    struct hart *last_hart;  // where it ran last (statistics, tests)
+    struct hart *last_hart;  // where it ran last
     uint64_t harts_run_on;   // bit i set: it has run on harts[i]
+    struct hart *fp_hart;    // the hart whose f registers held its user FP values last
+                             // (they still do if that hart's fp_owner is this thread)
 };
 
 void thread_init(void);
@@ -77,9 +94,12 @@ __attribute__((noreturn)) void thread_exit(long value);
 long thread_join(struct thread *t, long *value);
 void thread_put(struct thread *t);
 void thread_destroy(struct thread *t);  // from kobj_put: the last reference went
-struct thread *thread_current(void);
-void thread_sleep_on(const void *chan, struct spinlock *lk);
-void thread_wakeup(const void *chan);
+// Sleeps on wq until thread_wakeup(wq) or a kill. Caller holds lk, the lock that guards
+// wq and the condition; it is released while asleep and held again on return. A killed
+// thread does not sleep: callers check their condition and thread_killed() in a loop.
+void thread_sleep_on(struct waitq *wq, struct spinlock *lk);
+// Wakes every thread asleep on wq. Caller holds the lock that guards wq.
+void thread_wakeup(struct waitq *wq);
 // 0, or -1 for a priority out of range / an empty mask. A thread moved off its hart
 // by its new mask moves at once when it is the caller, at its next switch otherwise.
 int thread_set_priority(struct thread *t, int priority);

@@ -1,12 +1,12 @@
-// Traps from user mode, and the way back (see uservec.S).
+// Traps from user mode, and the way back (see usertrap.h).
 //
-// user_trap() runs on the thread's kernel stack with interrupts off: it saves the
-// user floating-point registers if user code changed them, handles the trap (a
-// system call, an interrupt, or a fault that kills the process), and leaves through
-// user_return(), which also makes a killed thread exit instead of going back.
+// user_trap() runs on the thread's kernel stack with interrupts off. It handles a system
+// call (the IPC calls try the fast path first, with interrupts still off), an interrupt,
+// the first floating-point instruction since the thread came to this hart, or a fault,
+// which kills the process; then it leaves through user_return().
+#include "proc/usertrap.h"
 #include "arch/hart.h"
 #include "arch/trap.h"
-#include "arch/trapframe.h"
 #include "lib/assert.h"
 #include "lib/console.h"
 #include "proc/process.h"
@@ -14,35 +14,28 @@
 #include "proc/syscall.h"
 #include "proc/thread.h"
 
-void userret(struct trapframe *tf);  // uservec.S
-void user_trap(struct trapframe *tf);
-__attribute__((noreturn)) void user_return(void);
-
 #define SSTATUS_FS_OFF   (0UL << 13)
 #define SSTATUS_FS_CLEAN (2UL << 13)
-#define SSTATUS_FS_DIRTY (3UL << 13)
 
-// User code changed its f registers since we last looked: keep them.
-static void save_fp_if_dirty(struct thread *t)
+static void set_fs(uint64_t fs)
 {
-    if ((r_sstatus() & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
-        fp_save(t->tf);
-        this_hart()->fp_owner = t;
-    }
+    w_sstatus((r_sstatus() & ~SSTATUS_FS) | fs);
 }
 
-// The f registers hold this thread's values before it returns to user mode; the
-// kernel never uses them, so they are reloaded only when another thread's are there.
-static void load_fp(struct thread *t)
+// sstatus.FS was Off, so the hart's f registers are not this thread's (sched.c loads
+// them lazily): load them, and return to the instruction that trapped. A truly illegal
+// instruction traps again, with FS on, and kills the process then.
+static bool fp_first_use(struct thread *t, uint64_t scause)
 {
+    if (scause != EXC_ILLEGAL_INST || (r_sstatus() & SSTATUS_FS) != SSTATUS_FS_OFF)
+        return false;
     struct hart *h = this_hart();
-    w_sstatus((r_sstatus() & ~SSTATUS_FS) | SSTATUS_FS_CLEAN);
-    if (h->fp_owner != t) {
-        fp_restore(t->tf);
-        h->fp_owner = t;
-    }
-    // Clean: a later Dirty means user code wrote them.
-    w_sstatus((r_sstatus() & ~SSTATUS_FS) | SSTATUS_FS_CLEAN);
+    set_fs(SSTATUS_FS_CLEAN);
+    fp_restore(t->tf);
+    set_fs(SSTATUS_FS_CLEAN);  // loading them made them Dirty
+    h->fp_owner = t;
+    t->fp_hart = h;
+    return true;
 }
 
 static void kill_for_fault(struct thread *t, uint64_t scause)
@@ -59,7 +52,6 @@ void user_trap(struct trapframe *tf)
     assert(t && t->tf == tf);
     if ((r_sstatus() & SSTATUS_SPP) != 0)
         panic("trap: user_trap entered from supervisor mode");
-    save_fp_if_dirty(t);
     uint64_t scause = r_scause();
 
     if (scause == EXC_ECALL_U) {
@@ -70,7 +62,7 @@ void user_trap(struct trapframe *tf)
         // handled; a timer tick may have switched threads meanwhile
     } else if (scause & SCAUSE_INTERRUPT) {
         printf("trap: unexpected interrupt %#lx from user mode\n", scause);
-    } else {
+    } else if (!fp_first_use(t, scause)) {
         kill_for_fault(t, scause);
     }
     user_return();
@@ -80,17 +72,14 @@ void user_return(void)
 {
     struct thread *t = thread_current();
     intr_on();
-    if (thread_killed(t) || t->process->exiting)
+    if (kobj_reap_pending())
+        kobj_reap();
+    if (thread_killed(t) || READ_ONCE(t->process->exiting))
         thread_exit(0);
     intr_off();
-    struct trapframe *tf = t->tf;
-    tf->kernel_sp = (uint64_t)tf;  // the kernel stack ends where the trapframe starts
-    tf->kernel_tp = (uint64_t)this_hart();
-    // sret goes to user mode (SPP = 0) with interrupts on there (SPIE = 1).
-    w_sstatus((r_sstatus() & ~SSTATUS_SPP) | SSTATUS_SPIE);
-    load_fp(t);
-    userret(tf);
-    __builtin_unreachable();
+    // sstatus is ready: SPP = 0 (to user mode) and SPIE = 1 (interrupts on there) since
+    // the trap from user mode, or since the switch that brought the thread here.
+    userret(t->tf);
 }
 
 void syscall_dispatch(struct trapframe *tf)

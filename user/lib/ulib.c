@@ -1,7 +1,12 @@
 // The small helpers of ulib.h: the startup block and the argument words.
 #include "ulib.h"
 
+#include <stddef.h>
 #include <string.h>
+
+// user/lib/ipc.S stores the received length and handle at these offsets.
+_Static_assert(offsetof(struct ipc_xfer, recv_len) == 32, "ipc.S: XFER_RECV_LEN");
+_Static_assert(offsetof(struct ipc_xfer, recv_handle) == 48, "ipc.S: XFER_RECV_HANDLE");
 
 const struct startup *ulib_startup;
 

@@ -1,0 +1,45 @@
+// A run queue: the runnable threads one lock guards, a FIFO per priority (round robin
+// within a priority), and a bitmap of the priorities that hold a thread, so the
+// highest one is found with one load. The scheduling policies share it: `global` has
+// one for every hart, `perhart` (lab 3) one per hart.
+//
+//   rq_push(rq, t)        t at the tail of its priority's FIFO
+//   rq_unlink(rq, t)      t out of rq, wherever it is
+//   rq_pick(rq, h)        the first thread of the highest priority allowed on h, unlinked
+//   rq_highest(rq)        the highest priority waiting, or -1 (a racy read is fine for hints)
+//
+// A thread on a queue has t->rq pointing at it; t->rq is NULL when it is on none.
+#pragma once
+
+#include "lib/spinlock.h"
+
+#define PRIO_MIN 0
+#define PRIO_MAX 7
+#define PRIO_DEFAULT 4
+#define PRIO_LEVELS (PRIO_MAX + 1)
+
+struct thread;
+struct hart;
+
+struct runqueue {
+    struct spinlock lock;
+    // rq->lock must be held when using these:
+    struct thread *head[PRIO_LEVELS], *tail[PRIO_LEVELS];
+    uint32_t ready;  // bit p set: head[p] holds a thread
+    int length;      // threads queued
+};
+
+// highest_bit[m]: the highest bit set in m, or -1 for 0 (the ISA has no clz without
+// the Zbb extension, and a table is one load).
+extern const int8_t highest_bit[1 << PRIO_LEVELS];
+
+void rq_init(struct runqueue *rq, const char *name);
+// Caller holds rq->lock for all of these.
+void rq_push(struct runqueue *rq, struct thread *t);
+void rq_unlink(struct runqueue *rq, struct thread *t);
+struct thread *rq_pick(struct runqueue *rq, struct hart *h);
+// The highest priority with a thread queued, or -1; readable without the lock.
+static inline int rq_highest(const struct runqueue *rq)
+{
+    return highest_bit[READ_ONCE(rq->ready)];
+}

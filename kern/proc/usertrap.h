@@ -1,0 +1,13 @@
+// Traps from user mode, and the way back (proc/usertrap.c, arch/uservec.S).
+//
+//   user_trap(tf)     from uservec: a system call, an interrupt or a fault
+//   user_return()     back to user mode in the running thread, through userret; a
+//                     killed thread exits instead
+//   userret(tf)       uservec.S: restores every register from tf and srets
+#pragma once
+
+#include "arch/trapframe.h"
+
+void user_trap(struct trapframe *tf);
+__attribute__((noreturn)) void user_return(void);
+__attribute__((noreturn)) void userret(struct trapframe *tf);
