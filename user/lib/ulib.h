@@ -10,7 +10,8 @@
 //
 // The fixed addresses of a process's address space (see also abi/types.h):
 //
-//   USER_MIN (0x10000)   the program (user/lib/user.ld)
+//   USER_MIN (0x10000)   nothing below; every program is linked above it, each at its
+//                        own base (user/lib/user.ld, user/SConscript)
 //   HEAP_BASE            malloc's heap, grown by sbrk up to HEAP_LIMIT
 //   BOOTFS_VA            the boot archive, read-only, where bootfs.c maps it
 //   USER_STACK_TOP       the main thread's stack, STACK_SIZE bytes below it
