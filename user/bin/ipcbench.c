@@ -117,8 +117,10 @@ static long measure(handle_t ep, int c, int s, int n, uint64_t *per_trip)
     if (err == 0)
         err = round_trips(ep, WARMUP);
     uint64_t before = instret();
+    profile_begin();
     if (err == 0)
         err = round_trips(ep, n);
+    profile_end();
     uint64_t after = instret();
     *per_trip = (after - before + (uint64_t)n / 2) / (uint64_t)n;
     return err;

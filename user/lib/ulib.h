@@ -7,6 +7,7 @@
 //   nonce_from_argv(...)       the grader's nonce (the word nonce=...), "" when absent
 //   time_now(), time_ns(t)     the time CSR, and time CSR ticks in nanoseconds
 //   console_flush()            writes out what stdout holds (stdout flushes at '\n' anyway)
+//   profile_begin(), profile_end()   mark a window for the profiler (see below)
 //
 // The fixed addresses of a process's address space (see also abi/types.h):
 //
@@ -66,6 +67,20 @@ const char *arg_value(int argc, char *const argv[], const char *key);
 bool arg_flag(int argc, char *const argv[], const char *word);
 const char *nonce_from_argv(int argc, char *const argv[]);
 void console_flush(void);
+
+// The profiler's window markers (tools/profile.py, `scons profile`). They do nothing:
+// the profiler boots the machine under an instruction trace and finds them there by
+// address. Everything every hart executes from a call of profile_begin() to the next
+// call of profile_end() is one window, counted per function:
+//
+//   profile_begin();
+//   round_trips(ep, n);      // the code to measure
+//   profile_end();
+//
+// Windows are numbered 1, 2, ... in the order they begin; one must end before the next
+// begins. Calls outside a profile cost a few instructions each.
+void profile_begin(void);
+void profile_end(void);
 
 // Set once by start.c before main runs.
 extern const struct startup *ulib_startup;
