@@ -44,11 +44,23 @@ def kernel_type(ctype):
     return "uaddr_t" if "*" in ctype else ctype
 
 
+def raw_range(calls):
+    """(first, count) of the @raw calls, which must be numbered one after another: the
+    trap entry (kern/arch/uservec.S) tells them from the rest with one comparison."""
+    raw = sorted(number for number, _, params in calls if params == RAW)
+    if raw and raw != list(range(raw[0], raw[0] + len(raw))):
+        raise SystemExit("syscalls.list: the @raw calls must have consecutive numbers")
+    return (raw[0], len(raw)) if raw else (0, 0)
+
+
 def sysnum_h(calls):
+    first, count = raw_range(calls)
     out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
            "#pragma once", ""]
     out += [f"#define SYS_{name} {number}" for number, name, _ in calls]
-    out += ["", f"#define SYS_COUNT {max(c[0] for c in calls) + 1}", ""]
+    out += ["", f"#define SYS_COUNT {max(c[0] for c in calls) + 1}",
+            f"#define SYS_RAW_FIRST {first}  // the @raw calls: SYS_RAW_FIRST ..",
+            f"#define SYS_RAW_COUNT {count}  // SYS_RAW_FIRST + SYS_RAW_COUNT - 1", ""]
     return "\n".join(out)
 
 
@@ -70,44 +82,50 @@ def kernel_decls_h(calls):
 
 def kernel_table_c(calls):
     out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
-           "// Each wrapper casts the raw argument registers to the declared types.",
+           "// Each wrapper casts the argument registers to the declared types (a 32-bit",
+           "// argument is cut to 32 bits here, whatever the upper half of its register).",
            '#include "proc/syscall.h"', ""]
     for number, name, params in calls:
         if params == RAW:
-            body = [f"    return sys_{name}(a);"]
-        else:
-            casts = ", ".join(f"({kernel_type(t)})a[{i}]" for i, (t, _) in enumerate(params))
-            body = [f"    return sys_{name}({casts});"]
-        if not params:
-            body.insert(0, "    (void)a;")
-        out += [f"static long call_{name}(uint64_t *a)", "{"] + body + ["}", ""]
+            continue  # called with the registers themselves: no wrapper
+        casts = ", ".join(f"({kernel_type(t)})a{i}" for i, (t, _) in enumerate(params))
+        args = ", ".join(f"uint64_t a{i}" for i in range(6))
+        out += [f"static long call_{name}({args})", "{",
+                f"    return sys_{name}({casts});", "}", ""]
     out.append("const struct syscall_entry syscall_table[SYS_COUNT] = {")
     for number, name, params in calls:
-        out.append(f'    [SYS_{name}] = {{ call_{name}, "{name}" }},')
+        field = "raw" if params == RAW else "call"
+        prefix = "sys_" if params == RAW else "call_"
+        out.append(f'    [SYS_{name}] = {{ .{field} = {prefix}{name}, .name = "{name}" }},')
     out += ["};", ""]
     return "\n".join(out)
 
 
 def user_stubs_c(calls):
     out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
-           "// One stub per system call: arguments in a0-a5, the number in a7, ecall.",
+           "// One stub per system call: arguments in a0-a5, the number in a7, ecall. A",
+           "// system call is a function call: the result comes back in a0, and every other",
+           "// caller-saved register (a1-a7, t0-t6) comes back zeroed.",
            "#include <shuttle/syscalls.h>", ""]
+    temps = ["t0", "t1", "t2", "t3", "t4", "t5", "t6"]
     for number, name, params in calls:
         if params == RAW:
             continue  # written by hand in user/lib/ipc.S
         decl = ", ".join(f"{t} {n}" for t, n in params) or "void"
-        regs = []
-        for i, (t, n) in enumerate(params):
-            regs.append(f'    register long a{i} asm("a{i}") = (long)({n});')
+        used = max(len(params), 1)  # a0 carries the result even when no argument
+        regs = [f'    register long a{i} asm("a{i}") = (long)({params[i][1]});'
+                for i in range(len(params))]
         if not params:
             regs.append('    register long a0 asm("a0");')
-        ins = ", ".join(f'"r"(a{i})' for i in range(1, len(params)))
+        outs = ", ".join(f'"{"+r" if params else "=r"}"(a0)' if i == 0 else f'"+r"(a{i})'
+                         for i in range(used))
+        clobbers = ", ".join(f'"{r}"' for r in [f"a{i}" for i in range(used, 7)] + temps)
         out += [f"long sys_{name}({decl})", "{"] + regs + [
             f'    register long a7 asm("a7") = SYS_{name};',
             '    asm volatile("ecall"',
-            f'                 : "{"+r" if params else "=r"}"(a0)',
-            f'                 : "r"(a7){", " + ins if ins else ""}',
-            '                 : "memory");',
+            f'                 : {outs}, "+r"(a7)',
+            "                 :",
+            f'                 : {clobbers}, "memory");',
             "    return a0;", "}", ""]
     return "\n".join(out)
 

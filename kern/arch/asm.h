@@ -17,13 +17,14 @@
 #define MAX_HARTS       8      // the same as boot/platform.h's (checked in harts.c)
 #define HART_STACK_TOP  0      // offsetof(struct hart, stack_top), checked in harts.c
 
+#define EXC_ECALL_U 8  // scause of an ecall from user mode (riscv.h has the C names)
+
 #define KERNEL_FRAME_SIZE 256  // 32 registers, see kernelvec.S and struct kernel_frame
 
 // struct trapframe (arch/trapframe.h), checked there with static_assert.
-#define TF_KERNEL_SP 0
-#define TF_KERNEL_TP 8
-#define TF_SEPC      16
-#define TF_X         32
-#define TF_F         (32 + 32 * 8)
+#define TF_KERNEL_TP 0
+#define TF_SEPC      8
+#define TF_X         16
+#define TF_F         (TF_X + 32 * 8)
 #define TF_FCSR      (TF_F + 32 * 8)
 #define TF_REG(i)    (TF_X + 8 * (i))

@@ -54,11 +54,12 @@ struct hart {
     struct context idle;        // the idle loop's registers while a thread runs
     struct context discarded;   // where a blocked thread's last registers go (unread)
     uint64_t satp;              // the address space loaded (mm/vm.c)
-    struct process *loaded;     // whose page table satp holds; holds a reference
+    uint8_t *waiting;           // the ready bitmap of the run queue it takes from
     struct thread *fp_owner;    // whose user f registers the hart's f registers hold
     uint64_t slice_ticks;       // ticks the current thread has run this turn
     uint64_t context_switches;  // threads switched to
     uint64_t preemptions;       // threads the timer took the hart from
+    bool ipc_fastpath;          // the IPC fast path is on (ipc/fastpath.h)
     uint64_t ipc_fast;          // IPC calls and replies the fast path completed
     uint64_t ipc_slow;          // ... and those it handed to the general path
     struct kobject *reap;       // objects whose last reference went, to destroy

@@ -21,6 +21,9 @@
 #define SSTATUS_SPIE (1UL << 5)   // SIE before the trap
 #define SSTATUS_SPP  (1UL << 8)   // previous mode: 1 = supervisor, 0 = user
 #define SSTATUS_FS   (3UL << 13)  // floating-point state: off, initial, clean, dirty
+#define SSTATUS_FS_OFF   (0UL << 13)
+#define SSTATUS_FS_CLEAN (2UL << 13)
+#define SSTATUS_FS_DIRTY (3UL << 13)
 #define SSTATUS_SUM  (1UL << 18)  // supervisor may access user pages
 
 static inline uint64_t r_sstatus(void) { return CSR_READ(sstatus); }

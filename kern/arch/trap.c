@@ -14,11 +14,12 @@
 
 _Static_assert(sizeof(struct kernel_frame) == KERNEL_FRAME_SIZE, "kernelvec.S frame size");
 
-extern char kernelvec[];
+extern char trap_entry[];
 
 void trap_init_hart(void)
 {
-    w_stvec((uint64_t)kernelvec);
+    w_sscratch(0);  // in the kernel (uservec.S)
+    w_stvec((uint64_t)trap_entry);
 }
 
 const char *trap_cause_name(uint64_t scause)

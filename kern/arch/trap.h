@@ -9,7 +9,7 @@ struct kernel_frame {
     uint64_t x[32];
 };
 
-void trap_init_hart(void);  // point stvec at kernelvec
+void trap_init_hart(void);  // point stvec at trap_entry (arch/uservec.S)
 void kernel_trap(struct kernel_frame *frame);
 // Handles a timer, software or external interrupt, from either mode; false when
 // scause is none of those.

@@ -8,18 +8,18 @@
 
 #include "arch/asm.h"
 
+// It sits at the top of the thread's kernel stack: the stack ends where it starts, so
+// uservec finds the kernel stack pointer in sscratch too.
 struct trapframe {
-    uint64_t kernel_sp;  // top of this thread's kernel stack (below the trapframe)
     uint64_t kernel_tp;  // the hart it will trap into: where it returned to user mode
     uint64_t sepc;       // the user pc to return to
-    uint64_t unused;
-    uint64_t x[32];      // x[i] = register xi; x[0] unused
+    uint64_t x[32];      // x[i] = register xi; x[0] unused. After a system call that
+                         // returned through C only ra, sp, tp, a0-a7 are up to date
     uint64_t f[32];      // floating-point registers, saved only when user code used them
     uint64_t fcsr;
     uint64_t pad;
 };
 
-_Static_assert(offsetof(struct trapframe, kernel_sp) == TF_KERNEL_SP, "uservec.S");
 _Static_assert(offsetof(struct trapframe, kernel_tp) == TF_KERNEL_TP, "uservec.S");
 _Static_assert(offsetof(struct trapframe, sepc) == TF_SEPC, "uservec.S");
 _Static_assert(offsetof(struct trapframe, x) == TF_X, "uservec.S");

@@ -1,97 +1,112 @@
 # Crossing between user and kernel mode.
 #
-# uservec: stvec while a hart runs user code. sscratch holds the running thread's
-# trapframe (a kernel address: the kernel is mapped in every address space, so no
-# satp switch is needed). Save every user register there, load the thread's kernel
-# stack and this hart's tp, point stvec back at kernelvec and call user_trap(tf).
+# Every trap enters at trap_entry (stvec, set once per hart). sscratch says where the
+# hart was: while it runs user code, sscratch holds the running thread's trapframe (a
+# kernel address: the kernel is mapped in every address space, so no satp switch is
+# needed); while it runs the kernel, sscratch is 0. A trap from the kernel goes on to
+# kernelvec (kernelvec.S).
 #
-# userret(tf): the way back. Called with interrupts off, sepc and sstatus already
-# set for user mode; restores every register from tf and srets.
+# From user mode, three ways in:
+# - a system call that returns through C (most of them): only what the kernel's C code
+#   may clobber and must give back is saved (ra, sp, tp and sepc; s0-s11 survive the C
+#   call by the calling convention; gp the kernel never touches). The call gets the
+#   user's a0-a7 in registers, and on the way back every other caller-saved register is
+#   zeroed: a system call is a function call, whose stub (user/lib) declares them
+#   clobbered, and no kernel value leaks out through them. See syscall_entry (usertrap.c).
+# - the IPC calls (the @raw ones of syscalls.list): every register but t0-t6 is saved,
+#   because the thread may block without kernel frames and resume from its trapframe
+#   alone (t0-t6 then come back as the trapframe last had them: the stub's to lose, and
+#   this thread's own values); the IPC fast path (ipc/fastpath.c) is tried first.
+# - an interrupt or a fault: every register is saved, then user_trap(tf).
+#
+# userret(tf): the way back from a full save. Called with interrupts off, sstatus set
+# for user mode; restores every register from tf and srets.
 
+#include "abi/sysnum.h"
 #include "arch/asm.h"
 
+# Saves what a system call's short path does not (ra, sp and tp are saved already, and
+# ra is free; tf is in sp): gp, s0-s11 and a0-a7, and for a trap, which may come between
+# any two instructions, t0-t6 too.
+.macro SAVE_FOR_CALL
+    .irp r, 3,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27
+    sd      x\r, TF_REG(\r)(sp)
+    .endr
+.endm
+.macro SAVE_FOR_TRAP
+    SAVE_FOR_CALL
+    .irp r, 5,6,7,28,29,30,31
+    sd      x\r, TF_REG(\r)(sp)
+    .endr
+.endm
+
     .text
-    .globl uservec
+    .globl trap_entry
     .balign 4
+trap_entry:
+    csrrw   tp, sscratch, tp        # user: tp = the trapframe, sscratch = the user's tp
+    bnez    tp, uservec
+    csrrw   tp, sscratch, tp        # kernel: both back as they were (sscratch 0)
+    j       kernelvec
+
+    .globl uservec
 uservec:
-    csrrw   a0, sscratch, a0        # a0 = trapframe, sscratch = user a0
-    sd      x1, TF_REG(1)(a0)
-    sd      x2, TF_REG(2)(a0)
-    sd      x3, TF_REG(3)(a0)
-    sd      x4, TF_REG(4)(a0)
-    sd      x5, TF_REG(5)(a0)
-    sd      x6, TF_REG(6)(a0)
-    sd      x7, TF_REG(7)(a0)
-    sd      x8, TF_REG(8)(a0)
-    sd      x9, TF_REG(9)(a0)
-    sd      x11, TF_REG(11)(a0)
-    sd      x12, TF_REG(12)(a0)
-    sd      x13, TF_REG(13)(a0)
-    sd      x14, TF_REG(14)(a0)
-    sd      x15, TF_REG(15)(a0)
-    sd      x16, TF_REG(16)(a0)
-    sd      x17, TF_REG(17)(a0)
-    sd      x18, TF_REG(18)(a0)
-    sd      x19, TF_REG(19)(a0)
-    sd      x20, TF_REG(20)(a0)
-    sd      x21, TF_REG(21)(a0)
-    sd      x22, TF_REG(22)(a0)
-    sd      x23, TF_REG(23)(a0)
-    sd      x24, TF_REG(24)(a0)
-    sd      x25, TF_REG(25)(a0)
-    sd      x26, TF_REG(26)(a0)
-    sd      x27, TF_REG(27)(a0)
-    sd      x28, TF_REG(28)(a0)
-    sd      x29, TF_REG(29)(a0)
-    sd      x30, TF_REG(30)(a0)
-    sd      x31, TF_REG(31)(a0)
-    csrr    t0, sscratch
-    sd      t0, TF_REG(10)(a0)
-    csrr    t0, sepc
-    sd      t0, TF_SEPC(a0)
-    ld      sp, TF_KERNEL_SP(a0)
-    ld      tp, TF_KERNEL_TP(a0)
-    lla     t0, kernelvec
-    csrw    stvec, t0
+    sd      ra, TF_REG(1)(tp)
+    sd      sp, TF_REG(2)(tp)
+    csrrw   ra, sscratch, zero      # the user's tp; sscratch is 0 while in the kernel
+    sd      ra, TF_REG(4)(tp)
+    csrr    ra, sepc
+    sd      ra, TF_SEPC(tp)
+    mv      sp, tp                  # the kernel stack ends where the trapframe starts
+    ld      tp, TF_KERNEL_TP(sp)
+    csrr    ra, scause
+    addi    ra, ra, -EXC_ECALL_U
+    bnez    ra, trap_full           # an interrupt or a fault
+    addi    ra, a7, -SYS_RAW_FIRST
+    sltiu   ra, ra, SYS_RAW_COUNT
+    bnez    ra, ipc_full            # an IPC call
+
+    # A system call that returns through C: syscall_entry(a0..a5, tf, number).
+    mv      a6, sp
+    call    syscall_entry           # returns the result in a0, with interrupts off
+    csrw    sscratch, sp
+    ld      ra, TF_SEPC(sp)
+    csrw    sepc, ra
+    .irp r, 5,6,7,11,12,13,14,15,16,17,28,29,30,31
+    li      x\r, 0
+    .endr
+    ld      ra, TF_REG(1)(sp)
+    ld      tp, TF_REG(4)(sp)
+    ld      sp, TF_REG(2)(sp)
+    sret
+
+ipc_full:
+    SAVE_FOR_CALL
+    ld      ra, TF_SEPC(sp)
+    addi    ra, ra, 4               # past the ecall
+    sd      ra, TF_SEPC(sp)
+    mv      a0, sp
+    li      ra, SYS_ipc_call
+    bne     a7, ra, 1f
+    tail    ipc_fastpath_call
+1:  li      ra, SYS_ipc_reply_recv
+    bne     a7, ra, 2f
+    tail    ipc_fastpath_reply_recv
+2:  tail    user_syscall
+
+trap_full:
+    SAVE_FOR_TRAP
+    mv      a0, sp
     call    user_trap               # does not return: it ends in userret
 
     .globl userret
 userret:
     # a0 = trapframe. From here until sret a trap would be fatal: interrupts are off.
-    lla     t0, uservec
-    csrw    stvec, t0
     csrw    sscratch, a0
     ld      t0, TF_SEPC(a0)
     csrw    sepc, t0
-    ld      x1, TF_REG(1)(a0)
-    ld      x2, TF_REG(2)(a0)
-    ld      x3, TF_REG(3)(a0)
-    ld      x4, TF_REG(4)(a0)
-    ld      x5, TF_REG(5)(a0)
-    ld      x6, TF_REG(6)(a0)
-    ld      x7, TF_REG(7)(a0)
-    ld      x8, TF_REG(8)(a0)
-    ld      x9, TF_REG(9)(a0)
-    ld      x11, TF_REG(11)(a0)
-    ld      x12, TF_REG(12)(a0)
-    ld      x13, TF_REG(13)(a0)
-    ld      x14, TF_REG(14)(a0)
-    ld      x15, TF_REG(15)(a0)
-    ld      x16, TF_REG(16)(a0)
-    ld      x17, TF_REG(17)(a0)
-    ld      x18, TF_REG(18)(a0)
-    ld      x19, TF_REG(19)(a0)
-    ld      x20, TF_REG(20)(a0)
-    ld      x21, TF_REG(21)(a0)
-    ld      x22, TF_REG(22)(a0)
-    ld      x23, TF_REG(23)(a0)
-    ld      x24, TF_REG(24)(a0)
-    ld      x25, TF_REG(25)(a0)
-    ld      x26, TF_REG(26)(a0)
-    ld      x27, TF_REG(27)(a0)
-    ld      x28, TF_REG(28)(a0)
-    ld      x29, TF_REG(29)(a0)
-    ld      x30, TF_REG(30)(a0)
-    ld      x31, TF_REG(31)(a0)
+    .irp r, 1,2,3,4,5,6,7,8,9,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    ld      x\r, TF_REG(\r)(a0)
+    .endr
     ld      a0, TF_REG(10)(a0)
     sret

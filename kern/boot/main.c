@@ -18,6 +18,7 @@
 #include "mm/memlayout.h"
 #include "mm/vm.h"
 #include "ipc/endpoint.h"
+#include "ipc/fastpath.h"
 #include "proc/init.h"
 #include "proc/process.h"
 #include "proc/sched.h"
@@ -112,6 +113,12 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     int online = harts_start_others();
     printf("%d harts online\n", online);
     intr_on();
+
+    uint64_t ipcfast = 1;
+    bootargs_number(&bootargs, "ipcfast", &ipcfast);
+    ipc_fastpath_enable(ipcfast != 0);
+    if (!ipcfast)
+        printf("ipc: the fast path is off (ipcfast=0)\n");
 
     const char *how = bootargs_get(&bootargs, "panic");
     if (how)

@@ -17,7 +17,7 @@
 #include "proc/sched.h"
 #include "proc/thread.h"
 
-static struct endpoint endpoints[NENDPOINT];
+struct endpoint endpoints[NENDPOINT];
 
 void endpoint_init(void)
 {
@@ -64,20 +64,9 @@ int endpoint_count(void)
 
 // ---- phases: the one place they change ------------------------------------------------
 
-static const bool phase_allowed[IPC_PHASES][IPC_PHASES] = {
-    [IPC_IDLE] = { [IPC_SEND_QUEUED] = true, [IPC_RECV_QUEUED] = true,
-                   [IPC_WAIT_REPLY] = true },
-    [IPC_SEND_QUEUED] = { [IPC_IDLE] = true, [IPC_WAIT_REPLY] = true },
-    [IPC_RECV_QUEUED] = { [IPC_IDLE] = true },
-    [IPC_WAIT_REPLY] = { [IPC_IDLE] = true, [IPC_REPLYING] = true },
-    [IPC_REPLYING] = { [IPC_IDLE] = true },
-};
-
-static void set_phase(struct thread *t, enum ipc_phase to)
+void ipc_phase_panic(struct thread *t, enum ipc_phase to)
 {
-    if (!phase_allowed[t->ipc.phase][to])
-        panic("ipc: thread %d cannot go from phase %d to %d", t->id, t->ipc.phase, to);
-    t->ipc.phase = to;
+    panic("ipc: thread %d cannot go from phase %d to %d", t->id, t->ipc.phase, to);
 }
 
 // ---- the queue: by priority, first come first served within one -----------------------
@@ -91,8 +80,8 @@ static void update_state(struct endpoint *ep)
         ep->state = ep->head->ipc.phase == IPC_RECV_QUEUED ? EP_RECV : EP_SEND;
 }
 
-static void queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase phase,
-                         bool at_front)
+void ipc_queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase phase,
+                      bool at_front)
 {
     assert(holding(&ep->lock));
     struct thread **link = &ep->head;
@@ -101,10 +90,9 @@ static void queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase p
         link = &(*link)->ipc.next;
     t->ipc.next = *link;
     *link = t;
-    kobj_get(&ep->obj);  // a queued thread keeps its endpoint
     t->ipc.queued_on = ep;
     if (t->ipc.phase != phase)  // else one popped off is put back: it keeps its phase
-        set_phase(t, phase);
+        ipc_set_phase(t, phase);
     update_state(ep);
 }
 
@@ -112,11 +100,10 @@ static void unqueued(struct endpoint *ep, struct thread *t)
 {
     t->ipc.next = NULL;
     t->ipc.queued_on = NULL;
-    kobj_put(&ep->obj);
     update_state(ep);
 }
 
-static struct thread *queue_pop(struct endpoint *ep)
+struct thread *ipc_queue_pop(struct endpoint *ep)
 {
     assert(holding(&ep->lock));
     struct thread *t = ep->head;
@@ -255,7 +242,7 @@ static void wake_with(struct thread *t, long status)
     spin_lock(&t->lock);
     assert(t->state == T_BLOCKED);
     ipc_set_status(t, status);
-    set_phase(t, IPC_IDLE);
+    ipc_set_phase(t, IPC_IDLE);
     sched_wake(t);
     spin_unlock(&t->lock);
 }
@@ -266,7 +253,7 @@ static void complete(struct thread *t, long status)
 {
     spin_lock(&t->lock);
     ipc_set_status(t, status);
-    set_phase(t, IPC_IDLE);
+    ipc_set_phase(t, IPC_IDLE);
     spin_unlock(&t->lock);
 }
 
@@ -294,7 +281,7 @@ static long block_in_queue(struct thread *me, struct endpoint *ep, enum ipc_phas
         handoff_wake(handoff);
         return E_DEAD;
     }
-    queue_insert(ep, me, phase, false);
+    ipc_queue_insert(ep, me, phase, false);
     kobj_put(&ep->obj);
     me->state = T_BLOCKED;
     sched_block(handoff, &ep->lock);
@@ -311,7 +298,7 @@ static long wait_for_reply(struct thread *me, struct thread *r)
         handoff_wake(r);
         return E_DEAD;
     }
-    set_phase(me, IPC_WAIT_REPLY);
+    ipc_set_phase(me, IPC_WAIT_REPLY);
     me->state = T_BLOCKED;
     sched_block(r, NULL);
 }
@@ -326,10 +313,10 @@ static struct thread *deliver(struct endpoint *ep, struct thread *me, long *err)
 {
     *err = 0;
     while (ep->state == EP_RECV) {
-        struct thread *r = queue_pop(ep);
+        struct thread *r = ipc_queue_pop(ep);
         struct outcome o = transfer(me, r, me->ipc.badge);
         if (o.sender) {
-            queue_insert(ep, r, IPC_RECV_QUEUED, true);  // it keeps its place
+            ipc_queue_insert(ep, r, IPC_RECV_QUEUED, true);  // it keeps its place
             *err = o.sender;
             return NULL;
         }
@@ -364,9 +351,9 @@ static long send_or_call(struct endpoint *ep, uint64_t badge, bool is_call)
                 handoff_wake(r);
                 return 0;
             }
-            // r owes me a reply; it holds my reference until then.
-            kobj_get(&me->obj);
+            // r owes me a reply.
             r->ipc.reply_to = me;
+            r->ipc.reply_id = me->id;
             return wait_for_reply(me, r);
         }
         if (err) {
@@ -404,6 +391,14 @@ long ipc_send(struct endpoint *ep, uint64_t badge)
 
 // ---- receive ----------------------------------------------------------------------------
 
+// The caller me owes a reply still waits for it (the thread in that slot is the same
+// one, and not killed meanwhile). Caller holds caller->lock.
+static bool still_waiting(struct thread *me, struct thread *caller)
+{
+    assert(holding(&caller->lock));
+    return caller->id == me->ipc.reply_id && caller->ipc.phase == IPC_WAIT_REPLY;
+}
+
 // A thread owes at most one reply: receiving again fails the caller it still owes.
 static void drop_pending_reply(struct thread *me)
 {
@@ -412,14 +407,12 @@ static void drop_pending_reply(struct thread *me)
         return;
     me->ipc.reply_to = NULL;
     spin_lock(&caller->lock);
-    bool waiting = caller->ipc.phase == IPC_WAIT_REPLY;
-    if (waiting) {
+    if (still_waiting(me, caller)) {
         ipc_set_status(caller, E_DEAD);
-        set_phase(caller, IPC_IDLE);
+        ipc_set_phase(caller, IPC_IDLE);
         sched_wake(caller);
     }
     spin_unlock(&caller->lock);
-    thread_put(caller);
 }
 
 // The calling thread takes s's message (s was first in ep's queue). Caller holds ep->lock.
@@ -429,7 +422,7 @@ static long take_from(struct endpoint *ep, struct thread *me, struct thread *s)
 {
     struct outcome o = transfer(s, me, s->ipc.badge);
     if (o.receiver) {
-        queue_insert(ep, s, IPC_SEND_QUEUED, true);
+        ipc_queue_insert(ep, s, IPC_SEND_QUEUED, true);
         return o.receiver;
     }
     sender_done(s);
@@ -443,15 +436,15 @@ static long take_from(struct endpoint *ep, struct thread *me, struct thread *s)
         return 1;
     }
     // s waits for my reply now, unless it was killed: then my reply goes nowhere.
-    kobj_get(&s->obj);
     me->ipc.reply_to = s;
+    me->ipc.reply_id = s->id;
     spin_lock(&s->lock);
     if (s->killed) {
         ipc_set_status(s, E_DEAD);
-        set_phase(s, IPC_IDLE);
+        ipc_set_phase(s, IPC_IDLE);
         sched_wake(s);
     } else {
-        set_phase(s, IPC_WAIT_REPLY);
+        ipc_set_phase(s, IPC_WAIT_REPLY);
     }
     spin_unlock(&s->lock);
     return 1;
@@ -469,7 +462,7 @@ static long receive(struct endpoint *ep, struct thread *handoff)
         goto out;
     spin_lock(&ep->lock);
     while (ep->state == EP_SEND) {
-        err = take_from(ep, me, queue_pop(ep));
+        err = take_from(ep, me, ipc_queue_pop(ep));
         if (err != 0) {  // received (1), or this receiver's error
             spin_unlock(&ep->lock);
             err = err < 0 ? err : 0;
@@ -511,9 +504,9 @@ static long reply(struct thread **caller_out)
     reset(me);
     long err = prepare_send(me, 0);
     spin_lock(&caller->lock);
-    bool waiting = caller->ipc.phase == IPC_WAIT_REPLY;
+    bool waiting = still_waiting(me, caller);
     if (waiting)
-        set_phase(caller, IPC_REPLYING);  // it cannot leave now: we write into it
+        ipc_set_phase(caller, IPC_REPLYING);  // it cannot leave now: we write into it
     spin_unlock(&caller->lock);
     if (!waiting) {
         err = E_DEAD;  // it was killed while waiting
@@ -526,7 +519,6 @@ static long reply(struct thread **caller_out)
         *caller_out = caller;
         err = o.sender;
     }
-    thread_put(caller);  // still alive: blocked, it holds its running reference
     sender_done(me);
     return err;
 }
@@ -559,7 +551,7 @@ void ipc_thread_exit(struct thread *t)
 void ipc_abort(struct thread *t)
 {
     // Queued: only the endpoint's lock may take it off. The table slot stays an
-    // endpoint, so its lock can be taken even if this one is being destroyed.
+    // endpoint, so its lock can be taken even if this one was destroyed meanwhile.
     struct endpoint *ep = READ_ONCE(t->ipc.queued_on);
     if (ep) {
         spin_lock(&ep->lock);
@@ -580,7 +572,7 @@ void ipc_abort(struct thread *t)
     spin_lock(&t->lock);
     if (t->state == T_BLOCKED && t->killed && t->ipc.phase == IPC_WAIT_REPLY) {
         ipc_set_status(t, E_DEAD);
-        set_phase(t, IPC_IDLE);
+        ipc_set_phase(t, IPC_IDLE);
         sched_wake(t);
     }
     spin_unlock(&t->lock);
@@ -596,7 +588,7 @@ void endpoint_receivers_changed(struct endpoint *ep, int delta)
     spin_lock(&ep->lock);
     ep->closed = true;
     struct thread *t;
-    while ((t = queue_pop(ep)) != NULL) {
+    while ((t = ipc_queue_pop(ep)) != NULL) {
         sender_done(t);
         wake_with(t, E_DEAD);
     }

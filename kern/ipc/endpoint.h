@@ -40,7 +40,7 @@ struct endpoint {
     int receivers;        // atomic, not under the lock: handles with RIGHT_RECV
     uint64_t messages;    // delivered, for statistics
     uint32_t in_use;      // atomic: the table slot is taken (a word: swaps need one)
-};
+} __attribute__((aligned(128)));  // a power of two: the fast path checks a pointer is one
 
 void endpoint_init(void);
 struct endpoint *endpoint_create(void);  // one reference, or NULL when the table is full
@@ -64,6 +64,49 @@ long ipc_reply_recv(struct endpoint *ep);
 void ipc_thread_exit(struct thread *t);
 // t was killed while T_BLOCKED: take it out of its IPC with E_DEAD. Caller holds no lock.
 void ipc_abort(struct thread *t);
+// For ipc/fastpath.c, which takes the common case itself. Caller holds ep->lock for the
+// queue functions.
+extern struct endpoint endpoints[NENDPOINT];
+// Every change of phase goes through ipc_change_phase, checked against the allowed ones:
+// ipc_phase_next[from] has bit `to` set when from -> to is allowed.
+#define PHASE(p) (1u << (p))
+static const uint8_t ipc_phase_next[IPC_PHASES] = {
+    [IPC_IDLE] = PHASE(IPC_SEND_QUEUED) | PHASE(IPC_RECV_QUEUED) | PHASE(IPC_WAIT_REPLY),
+    [IPC_SEND_QUEUED] = PHASE(IPC_IDLE) | PHASE(IPC_WAIT_REPLY),
+    [IPC_RECV_QUEUED] = PHASE(IPC_IDLE),
+    [IPC_WAIT_REPLY] = PHASE(IPC_IDLE) | PHASE(IPC_REPLYING),
+    [IPC_REPLYING] = PHASE(IPC_IDLE),
+};
+#undef PHASE
+__attribute__((noreturn)) void ipc_phase_panic(struct thread *t, enum ipc_phase to);
+
+// t goes from phase `from` (panics if it is not there) to `to`. Where the caller knows
+// from, it names it: with both constant, the table check is done by the compiler.
+ALWAYS_INLINE void ipc_change_phase(struct thread *t, enum ipc_phase from, enum ipc_phase to)
+{
+    if (t->ipc.phase != from || !(ipc_phase_next[from] & (1u << to)))
+        ipc_phase_panic(t, to);
+    t->ipc.phase = to;
+}
+
+ALWAYS_INLINE void ipc_set_phase(struct thread *t, enum ipc_phase to)
+{
+    ipc_change_phase(t, t->ipc.phase, to);
+}
+void ipc_queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase phase,
+                      bool at_front);
+struct thread *ipc_queue_pop(struct endpoint *ep);
+
+// The endpoint o is, when it lies in the endpoint table; else NULL. Safe on a pointer
+// read without a reference: it only compares addresses.
+static inline struct endpoint *endpoint_in_table(struct kobject *o)
+{
+    uintptr_t offset = (uintptr_t)o - (uintptr_t)endpoints;
+    if (offset >= sizeof endpoints || offset % sizeof(struct endpoint))
+        return NULL;
+    return (struct endpoint *)o;
+}
+
 // The result of t's IPC, written where it finds it when it resumes in user mode.
 static inline void ipc_set_status(struct thread *t, long status)
 {

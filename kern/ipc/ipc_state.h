@@ -28,7 +28,9 @@ enum ipc_phase {
 struct ipc_state {
     // The endpoint's lock guards these while the thread is queued:
     struct thread *next;         // link in the endpoint's queue
-    struct endpoint *queued_on;  // the endpoint whose queue holds it (a reference), or NULL
+    struct endpoint *queued_on;  // the endpoint whose queue holds it, or NULL (no
+                                 // reference: an endpoint empties its queue when it closes,
+                                 // before it can be destroyed)
 
     // Set by the thread itself before it is visible to others:
     uint64_t badge;              // the badge of the handle it sends with
@@ -44,5 +46,7 @@ struct ipc_state {
     enum ipc_phase phase;
 
     // A receiving thread's own:
-    struct thread *reply_to;     // the caller it owes a reply (a reference), or NULL
+    struct thread *reply_to;     // the caller it owes a reply, or NULL; no reference:
+    int reply_id;                // ... threads are a fixed table, and a caller still
+                                 // waiting has this id (a freed slot gets a new one)
 };

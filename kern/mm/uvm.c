@@ -42,22 +42,34 @@ static void free_table(pagetable_t table, int level)
     kfree_page(table);
 }
 
-void uvm_free_user(pagetable_t pt)
+static void free_root_entry(pte_t pte)
 {
-    for (int i = 0; i < USER_ROOT_ENTRIES; i++) {
-        pte_t pte = pt[i];
-        if ((pte & PTE_V) && !PTE_LEAF(pte))
-            free_table(P2V(PTE_PA(pte)), 1);
-        else if (pte & PTE_V)
-            drop_page(pte);
-        pt[i] = 0;
-    }
+    if (PTE_LEAF(pte))
+        drop_page(pte);
+    else
+        free_table(P2V(PTE_PA(pte)), 1);
 }
 
-void uvm_destroy(pagetable_t pt)
+// Root entries are taken out a few at a time, every hart that may hold p's TLB entries
+// is fenced, and only then are their pages freed: a hart running on through a stale TLB
+// entry would otherwise write a page already someone else's.
+#define DETACH_BATCH 8
+
+void uvm_free_user(struct process *p, pagetable_t pt)
 {
-    uvm_free_user(pt);
-    kfree_page(pt);
+    pte_t detached[DETACH_BATCH];
+    int n = 0;
+    for (int i = 0; i <= USER_ROOT_ENTRIES; i++) {
+        if (i < USER_ROOT_ENTRIES && (pt[i] & PTE_V)) {
+            detached[n++] = pt[i];
+            pt[i] = 0;
+        }
+        if (n == DETACH_BATCH || (i == USER_ROOT_ENTRIES && n > 0)) {
+            process_tlb_flush(p, 0, USER_MAX);
+            while (n > 0)
+                free_root_entry(detached[--n]);
+        }
+    }
 }
 
 long uvm_check_range(uint64_t va, uint64_t len)

@@ -19,11 +19,10 @@ struct process;
 
 // A page table whose upper half maps the kernel, or NULL.
 pagetable_t uvm_create(void);
-// Frees every user page and page-table page of the lower half; the root stays, for
-// harts that still have it loaded (they reach only kernel addresses through it).
-void uvm_free_user(pagetable_t pt);
-// uvm_free_user, then the root.
-void uvm_destroy(pagetable_t pt);
+// Frees every user page and page-table page of the lower half of p's table pt, after
+// fencing the harts that may have cached them; the root stays, for harts that still
+// have it loaded (they reach only kernel addresses through it).
+void uvm_free_user(struct process *p, pagetable_t pt);
 
 // 0 or E_RANGE: [va, va + len) page-aligned, non-empty, inside user space.
 long uvm_check_range(uint64_t va, uint64_t len);

@@ -105,8 +105,8 @@ void vm_switch(pagetable_t pt)
     if (h->satp == satp)
         return;
     h->satp = satp;
-    // Without ASIDs every switch flushes the TLB, global kernel entries too.
-    sfence_vma();
+    // Without ASIDs every switch flushes the TLB, global kernel entries too. One fence
+    // after the write does it (and orders earlier page-table writes before the walks).
     w_satp(satp);
     sfence_vma();
 }

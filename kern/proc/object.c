@@ -17,19 +17,15 @@ void kobj_init(struct kobject *o, enum kobj_type type)
     __atomic_store_n(&o->refs, 1, __ATOMIC_RELAXED);
 }
 
-void kobj_get(struct kobject *o)
+void kobj_ref_panic(struct kobject *o)
 {
-    if (__atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED) == 0)
-        panic("object: reference taken to a destroyed object (type %d)", o->type);
+    panic("object: reference taken to a destroyed object (type %d)", o->type);
 }
 
-void kobj_put(struct kobject *o)
+void kobj_put_last(struct kobject *o, uint32_t before)
 {
-    uint32_t before = __atomic_fetch_sub(&o->refs, 1, __ATOMIC_ACQ_REL);
     if (before == 0)
         panic("object: reference dropped twice (type %d)", o->type);
-    if (before > 1)
-        return;
     // The last reference. The caller may hold locks the destructor takes (an endpoint's,
     // while a transfer fails): destroy it later, from kobj_reap().
     uint64_t was_on = intr_off_and_get();

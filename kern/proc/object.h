@@ -48,10 +48,24 @@ struct handle {
 struct process;
 
 void kobj_init(struct kobject *o, enum kobj_type type);  // one reference
-void kobj_get(struct kobject *o);
+// The slow parts of kobj_get and kobj_put (inline: the IPC fast path uses them).
+__attribute__((noreturn)) void kobj_ref_panic(struct kobject *o);
+void kobj_put_last(struct kobject *o, uint32_t before);
+
+ALWAYS_INLINE void kobj_get(struct kobject *o)
+{
+    if (__atomic_fetch_add(&o->refs, 1, __ATOMIC_RELAXED) == 0)
+        kobj_ref_panic(o);
+}
+
 // Drops a reference. Safe with any lock held: the last one never destroys the object
 // here, it queues it for kobj_reap().
-void kobj_put(struct kobject *o);
+ALWAYS_INLINE void kobj_put(struct kobject *o)
+{
+    uint32_t before = __atomic_fetch_sub(&o->refs, 1, __ATOMIC_ACQ_REL);
+    if (before <= 1)
+        kobj_put_last(o, before);
+}
 // Destroys the objects queued on this hart, and those their destruction queues. Caller
 // holds no lock: destructors take locks. (A list instead of recursion: a process
 // holding the last handle to a process holding the last handle to ... is destroyed

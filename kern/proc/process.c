@@ -6,6 +6,7 @@
 #include "lib/console.h"
 #include "lib/string.h"
 #include "mm/kalloc.h"
+#include "mm/memlayout.h"
 #include "mm/uvm.h"
 #include "proc/sched.h"
 #include "proc/thread.h"
@@ -18,16 +19,18 @@ static int next_pid = 1;  // guarded by procs_lock
 void process_init(void)
 {
     for (int i = 0; i < NPROC; i++) {
-        spin_init(&procs[i].lock, "process", RANK_PROCESS);
-        spin_init(&procs[i].vm_lock, "vm", RANK_VM);
+        struct process *p = &procs[i];
+        spin_init(&p->lock, "process", RANK_PROCESS);
+        spin_init(&p->vm_lock, "vm", RANK_VM);
+        p->root = uvm_create();
+        if (!p->root)
+            panic("process: no memory for the page table roots");
+        p->satp = MAKE_SATP(V2P(p->root));
     }
 }
 
 struct process *process_create(const char *name)
 {
-    pagetable_t pt = uvm_create();
-    if (!pt)
-        return NULL;
     spin_lock(&procs_lock);
     for (int i = 0; i < NPROC; i++) {
         struct process *p = &procs[i];
@@ -44,15 +47,13 @@ struct process *process_create(const char *name)
         p->waiters.head = NULL;
         memset(p->handles, 0, sizeof p->handles);
         str_copy(p->name, name, sizeof p->name);
-        p->pagetable = pt;
-        p->root = pt;
+        p->pagetable = p->root;  // its user half was emptied when the slot was last used
         p->harts_used = 0;
         spin_unlock(&p->lock);
         spin_unlock(&procs_lock);
         return p;
     }
     spin_unlock(&procs_lock);
-    uvm_destroy(pt);
     return NULL;
 }
 
@@ -94,7 +95,7 @@ static void process_teardown(struct process *p)
     pagetable_t pt = p->pagetable;
     p->pagetable = NULL;
     spin_unlock(&p->vm_lock);
-    uvm_free_user(pt);
+    uvm_free_user(p, pt);
     spin_lock(&p->lock);
     p->state = P_ZOMBIE;
     thread_wakeup(&p->waiters);
@@ -109,11 +110,8 @@ void process_thread_exited(struct process *p)
         p->exiting = true;  // every thread returned: status 0 unless one was given
     }
     spin_unlock(&p->lock);
-    if (last) {
-        // The exiting thread still runs on this page table: leave it first.
-        vm_init_hart();
-        process_teardown(p);
-    }
+    if (last)
+        process_teardown(p);  // its root stays: the exiting thread may run on it
 }
 
 long process_wait(struct process *p, int *status)
@@ -138,9 +136,6 @@ void process_destroy(struct process *p)
     assert(p->live_threads == 0);
     spin_unlock(&p->lock);
     process_teardown(p);  // if it never ran, nothing did yet
-    // No hart has the root in satp: each holds a reference while it does.
-    kfree_page(p->root);
-    p->root = NULL;
     spin_lock(&procs_lock);
     spin_lock(&p->lock);
     p->state = P_UNUSED;

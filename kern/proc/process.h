@@ -35,8 +35,9 @@ struct process {
     char name[16];
     pagetable_t pagetable;  // user half private, kernel half shared with every process;
                             // NULL once torn down (then only root remains)
-    pagetable_t root;       // the same page, kept until the process is destroyed: a hart
-                            // that still has it in satp holds a reference (sched.c)
+    pagetable_t root;       // the same page, which belongs to the table slot for good: a
+    uint64_t satp;          // ... hart may keep it in satp after the process is gone
+                            // (its user half is empty then), with no reference to hold
     struct spinlock vm_lock;  // guards the user half of pagetable (mm/uvm.c)
 
     uint64_t harts_used;    // atomic: harts that may hold its TLB entries
@@ -58,12 +59,12 @@ long process_wait(struct process *p, int *status);
 int process_count(void);
 // Destroy, when the last reference goes (object.c calls it).
 void process_destroy(struct process *p);
-// A copy of p's entry h read without p->lock, and the table's sequence count it was
-// read at (*seq); false when h is no handle or the table was being written. The copy
-// holds no reference: it stays true only while the count is unchanged (the IPC fast
-// path checks it again under the object's own lock; ipc/fastpath.c says why that is
-// enough for endpoints).
-static inline bool process_handle_peek(struct process *p, handle_t h, struct handle *out,
+// A copy of p's entry h read without p->lock, and the handle table's sequence count it
+// was read at (*seq); false when h is no handle or the table was being written. The copy
+// holds no reference and may be torn: it is the entry only if the count still equals
+// *seq when read again later (the IPC fast path reads it again under the object's own
+// lock; ipc/fastpath.c says why that is enough for endpoints).
+ALWAYS_INLINE bool process_handle_peek(struct process *p, handle_t h, struct handle *out,
                                        uint32_t *seq)
 {
     uint32_t s = __atomic_load_n(&p->handle_seq, __ATOMIC_ACQUIRE);
@@ -72,7 +73,7 @@ static inline bool process_handle_peek(struct process *p, handle_t h, struct han
     *out = p->handles[h - 1];
     __atomic_thread_fence(__ATOMIC_ACQUIRE);  // the entry is read before the count again
     *seq = s;
-    return READ_ONCE(p->handle_seq) == s && out->obj != NULL;
+    return out->obj != NULL;
 }
 
 // TLB: after changing p's page table, fence every hart that may have cached it.

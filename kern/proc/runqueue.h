@@ -25,7 +25,7 @@ struct runqueue {
     struct spinlock lock;
     // rq->lock must be held when using these:
     struct thread *head[PRIO_LEVELS], *tail[PRIO_LEVELS];
-    uint32_t ready;  // bit p set: head[p] holds a thread
+    uint8_t ready;   // bit p set: head[p] holds a thread (a byte: one load reads it)
     int length;      // threads queued
 };
 

@@ -57,11 +57,6 @@ int sched_queue_length(struct hart *h)
     return policy ? policy->queue_length(h) : 0;
 }
 
-int sched_highest_waiting(struct hart *h)
-{
-    return policy->highest_waiting(h);
-}
-
 // ---- making threads runnable ------------------------------------------------------------
 
 // Puts t on a run queue. Caller holds t->lock.
@@ -93,72 +88,17 @@ void sched_requeue(struct thread *t, int priority, uint64_t affinity)
 
 bool sched_should_preempt(struct hart *h, struct thread *cur, bool tick)
 {
-    int waiting = policy->highest_waiting(h);
+    int waiting = sched_highest_waiting(h);
     return tick ? waiting >= cur->priority : waiting > cur->priority;
 }
 
 // ---- switching --------------------------------------------------------------------------
 
-#define SSTATUS_FS_OFF   (0UL << 13)
-#define SSTATUS_FS_CLEAN (2UL << 13)
-#define SSTATUS_FS_DIRTY (3UL << 13)
-
-// Keeps a reference to the process whose page table the hart has loaded, so its root
-// page cannot be freed and reused while it sits in satp.
-void sched_load_address_space(struct hart *h, struct thread *t)
+void sched_save_fp(struct hart *h, struct thread *prev)
 {
-    struct process *p = t->process;
-    if (h->loaded != p) {
-        __atomic_fetch_or(&p->harts_used, h->mask, __ATOMIC_RELEASE);
-        kobj_get(&p->obj);
-        if (h->loaded)
-            kobj_put(&h->loaded->obj);  // never destroys here: kobj_put defers that
-        h->loaded = p;
-    }
-    vm_switch(p->root);
-}
-
-// An idle hart lets go of a dead process's page table, so its last page can be freed.
-static void unload_dead(struct hart *h)
-{
-    struct process *p = h->loaded;
-    if (!p || !READ_ONCE(p->torn_down))
-        return;
-    vm_init_hart();
-    h->loaded = NULL;
-    kobj_put(&p->obj);
-}
-
-// A user thread's FP registers are loaded lazily: sstatus.FS says, while the thread
-// runs, whether the hart's f registers hold its values (Clean, or Dirty once user code
-// changed them) or not (Off: its first FP instruction traps, and user_trap loads them).
-void sched_switch_out_fp(struct hart *h, struct thread *prev)
-{
-    if ((r_sstatus() & SSTATUS_FS) == SSTATUS_FS_DIRTY) {
-        fp_save(prev->tf);
-        h->fp_owner = prev;
-        prev->fp_hart = h;
-    }
-    if (prev->state == T_ZOMBIE && h->fp_owner == prev)
-        h->fp_owner = NULL;  // the slot may be a new thread's before long
-}
-
-void sched_switch_in(struct hart *h, struct thread *t)
-{
-    t->state = T_RUNNING;
-    h->current = t;
-    h->slice_ticks = 0;
-    h->context_switches++;
-    t->last_hart = h;
-    t->harts_run_on |= h->mask;
-    if (!t->process)
-        return;
-    sched_load_address_space(h, t);
-    t->tf->kernel_tp = (uint64_t)h;
-    // Ready for the way back to user mode (sret to U with interrupts on there); a
-    // thread resuming inside a kernel trap puts its own bits back when it returns.
-    uint64_t fs = h->fp_owner == t && t->fp_hart == h ? SSTATUS_FS_CLEAN : SSTATUS_FS_OFF;
-    w_sstatus((r_sstatus() & ~(SSTATUS_SPP | SSTATUS_FS)) | SSTATUS_SPIE | fs);
+    fp_save(prev->tf);
+    h->fp_owner = prev;
+    prev->fp_hart = h;
 }
 
 // What the hart holds across a switch, for whoever resumes to release.
@@ -209,6 +149,8 @@ static void switch_from(struct hart *h, struct thread *prev, struct thread *next
 {
     if (prev->process)
         sched_switch_out_fp(h, prev);
+    if (prev->state == T_ZOMBIE && h->fp_owner == prev)
+        h->fp_owner = NULL;  // the slot may be a new thread's before long
     switch_prepare(h, prev, release);
     bool intena = h->intena;  // it belongs to prev's kernel execution, not to the hart
     if (next) {
@@ -239,7 +181,7 @@ void sched_switch(void)
 
 // A blocked thread resumes here (its context after sched_block), at the top of its
 // stack, and goes straight back to user mode: its result is in its trapframe.
-static void resume_in_user_mode(void)
+void sched_resume_in_user_mode(void)
 {
     struct thread *t = thread_current();
     sched_finish_switch();
@@ -254,14 +196,13 @@ void sched_block(struct thread *handoff, struct spinlock *release)
     assert(prev && holding(&prev->lock) && prev->state == T_BLOCKED);
     assert(h->noff == (release ? 2 : 1) && !intr_get());
     // Nothing on this stack is needed again: the thread resumes at the top of it.
-    prev->context.ra = (uint64_t)resume_in_user_mode;
-    prev->context.sp = (uint64_t)prev->tf;
+    sched_set_continuation(prev);
     struct thread *next = NULL;
     if (handoff) {
         spin_lock_at(&handoff->lock, RANK_THREAD_NEXT);
         assert(handoff->state == T_BLOCKED);
         bool here = (handoff->affinity & h->mask) &&
-                    handoff->priority >= policy->highest_waiting(h);
+                    handoff->priority >= sched_highest_waiting(h);
         if (here) {
             next = handoff;
         } else {
@@ -408,7 +349,6 @@ void sched_idle_loop(void)
         // below needs them off from the look at the queue to the wfi.
         intr_off();
         ipi_run_pending_call();
-        unload_dead(h);
         kobj_reap();
         uint64_t seen = __atomic_load_n(&enqueues, __ATOMIC_ACQUIRE);
         struct thread *next = pick_locked(h);

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "arch/hart.h"
+#include "proc/process.h"
 #include "proc/runqueue.h"
 #include "proc/thread.h"
 
@@ -34,11 +35,10 @@ struct sched_policy {
     // h has nothing to run: move work toward it if the policy does that. True when it
     // found some, so h picks again at once instead of sleeping until its next tick.
     bool (*balance)(struct hart *h);
-    // The highest priority of a thread waiting that h might run, or -1. Read without
-    // locks: it decides preemption, which a stale answer only delays or repeats.
-    int (*highest_waiting)(struct hart *h);
     // Threads waiting that h could run (statistics).
     int (*queue_length)(struct hart *h);
+    // init also points each hart's h->waiting at the ready bitmap of the run queue it
+    // takes threads from (struct runqueue's ready), which sched_highest_waiting() reads.
 };
 
 extern const struct sched_policy sched_global;
@@ -49,7 +49,13 @@ const char *sched_policy_name(void);
 // The policies there are, for a message: "global".
 const char *sched_policy_names(void);
 int sched_queue_length(struct hart *h);
-int sched_highest_waiting(struct hart *h);
+
+// The highest priority of a thread waiting that h might run, or -1. Read without locks:
+// it decides preemption and hand-overs, which a stale answer only delays or repeats.
+ALWAYS_INLINE int sched_highest_waiting(struct hart *h)
+{
+    return highest_bit[READ_ONCE(*h->waiting)];
+}
 
 // Makes t runnable: T_SLEEPING or T_BLOCKED (or new) to T_RUNNABLE, on a run queue.
 // Caller holds t->lock.
@@ -68,6 +74,14 @@ void sched_switch(void);
 // release, when not NULL, is a lock held that must stay held until this thread's stack
 // is free (the endpoint it is queued on): it is released after the switch.
 __attribute__((noreturn)) void sched_block(struct thread *handoff, struct spinlock *release);
+// Makes a thread about to block in IPC resume, when switched to, at the top of its stack
+// and straight into user mode (sched_block does it; so does the IPC fast path).
+void sched_resume_in_user_mode(void);
+ALWAYS_INLINE void sched_set_continuation(struct thread *t)
+{
+    t->context.ra = (uint64_t)sched_resume_in_user_mode;
+    t->context.sp = (uint64_t)t->tf;
+}
 // Whoever resumes after a switch calls this first: it releases the thread that ran
 // before (and requeues it when it yielded). Caller is the thread now running.
 void sched_finish_switch(void);
@@ -85,10 +99,73 @@ bool sched_should_preempt(struct hart *h, struct thread *cur, bool tick);
 void sched_tick(bool periodic);
 // Per hart, once: the idle loop. Never returns.
 __attribute__((noreturn)) void sched_idle_loop(void);
-// Puts t's address space on this hart (the fast path switches threads itself).
-void sched_load_address_space(struct hart *h, struct thread *t);
+// ---- switching threads in and out, for the core and the IPC fast path ----------------
+
+void sched_save_fp(struct hart *h, struct thread *prev);
+
+// The user FP state of prev, which gives up h, is saved if user code changed it. (A
+// user thread's f registers are loaded lazily: sstatus.FS says, while it runs, whether
+// the hart's f registers hold its values (Clean, or Dirty once user code changed them)
+// or not (Off: its first FP instruction traps, and user_trap loads them).)
+ALWAYS_INLINE void sched_switch_out_fp(struct hart *h, struct thread *prev)
+{
+    if ((r_sstatus() & SSTATUS_FS) == SSTATUS_FS_DIRTY)
+        sched_save_fp(h, prev);
+}
+
+// Puts p's address space on h. Without ASIDs, a change of satp flushes the whole TLB.
+ALWAYS_INLINE void sched_load_address_space(struct hart *h, struct process *p)
+{
+    if (!(READ_ONCE(p->harts_used) & h->mask))
+        __atomic_fetch_or(&p->harts_used, h->mask, __ATOMIC_RELEASE);  // for shootdowns
+    if (h->satp != p->satp) {
+        h->satp = p->satp;
+        w_satp(p->satp);
+        sfence_vma();  // after: it flushes what the old satp cached (no ASIDs)
+    }
+}
+
 // Everything a hart does as t starts running on it, before the switch itself: state,
-// statistics, address space, trapframe and user FP state.
-void sched_switch_in(struct hart *h, struct thread *t);
-// The user FP state of prev, which gives up h: saved if user code changed it.
-void sched_switch_out_fp(struct hart *h, struct thread *prev);
+// statistics, address space, trapframe and the sstatus bits for the way back to user
+// mode (sret to U with interrupts on there; a thread resuming inside a kernel trap puts
+// its own bits back when it returns from it).
+// The part of switching in that every thread needs.
+ALWAYS_INLINE void sched_switch_in_common(struct hart *h, struct thread *t)
+{
+    t->state = T_RUNNING;
+    h->current = t;
+    h->slice_ticks = 0;
+    h->context_switches++;
+    if (t->last_hart != h) {
+        t->last_hart = h;
+        t->harts_run_on |= h->mask;
+    }
+}
+
+// The sstatus.FS that says whether the hart's f registers hold t's user FP state.
+ALWAYS_INLINE uint64_t sched_fp_state(struct hart *h, struct thread *t)
+{
+    return h->fp_owner == t && t->fp_hart == h ? SSTATUS_FS_CLEAN : SSTATUS_FS_OFF;
+}
+
+// Switching in a user thread that goes straight back to user mode from a trap taken in
+// user mode (the IPC fast path), whose sstatus SPP and SPIE are right already.
+ALWAYS_INLINE void sched_switch_in_user(struct hart *h, struct thread *t)
+{
+    sched_switch_in_common(h, t);
+    sched_load_address_space(h, t->process);
+    t->tf->kernel_tp = (uint64_t)h;
+    uint64_t s = r_sstatus(), fs = sched_fp_state(h, t);
+    if ((s & SSTATUS_FS) != fs)
+        w_sstatus((s & ~SSTATUS_FS) | fs);
+}
+
+ALWAYS_INLINE void sched_switch_in(struct hart *h, struct thread *t)
+{
+    sched_switch_in_common(h, t);
+    if (!t->process)
+        return;
+    sched_load_address_space(h, t->process);
+    t->tf->kernel_tp = (uint64_t)h;
+    w_sstatus((r_sstatus() & ~(SSTATUS_SPP | SSTATUS_FS)) | SSTATUS_SPIE | sched_fp_state(h, t));
+}

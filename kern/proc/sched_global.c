@@ -8,6 +8,8 @@ static struct runqueue rq;
 static void global_init(void)
 {
     rq_init(&rq, "runqueue");
+    for (int i = 0; i < MAX_HARTS; i++)
+        harts[i].waiting = &rq.ready;
 }
 
 static struct hart *global_enqueue(struct thread *t)
@@ -44,13 +46,6 @@ static bool global_balance(struct hart *h)
     return false;  // one queue: nothing to balance
 }
 
-// Affinity is not looked at: a preempted thread the waiting one cannot replace
-// simply runs again.
-static int global_highest_waiting(struct hart *h)
-{
-    return rq_highest(&rq);
-}
-
 static int global_queue_length(struct hart *h)
 {
     return READ_ONCE(rq.length);  // one queue: every hart sees all of it
@@ -63,6 +58,5 @@ const struct sched_policy sched_global = {
     .dequeue = global_dequeue,
     .pick_next = global_pick_next,
     .balance = global_balance,
-    .highest_waiting = global_highest_waiting,
     .queue_length = global_queue_length,
 };

@@ -11,12 +11,18 @@
 #include <stdint.h>
 
 struct syscall_entry {
-    long (*call)(uint64_t *regs);  // a0..a7; @raw calls may write a1..a5 back
+    long (*call)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                 uint64_t a5);
+    long (*raw)(uint64_t *regs);  // @raw calls: a0..a7 in the trapframe, written back
     const char *name;
 };
 
 extern const struct syscall_entry syscall_table[SYS_COUNT];
 
 struct trapframe;
-// Runs the call in a7 with a0..a5; the result goes to a0.
+// The system calls that return through C, from uservec.S: a0..a5 are the arguments,
+// number the call, tf the thread's trapframe. Interrupts are off on entry and on return.
+long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                   uint64_t a5, struct trapframe *tf, uint64_t number);
+// Runs the @raw call in tf's a7 with the registers in tf; its status goes to a0.
 void syscall_dispatch(struct trapframe *tf);

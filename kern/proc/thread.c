@@ -135,7 +135,6 @@ struct thread *thread_create_user(struct process *p, uint64_t pc, uint64_t sp, u
     t->process = p;
     t->tf = (struct trapframe *)(t->kstack + KSTACK_SIZE - sizeof(struct trapframe));
     memset(t->tf, 0, sizeof *t->tf);
-    t->tf->kernel_sp = (uint64_t)t->tf;  // the kernel stack ends where the trapframe starts
     t->tf->sepc = pc;
     TF_SP(t->tf) = sp;
     TF_A(t->tf, 0) = a0;
@@ -290,6 +289,10 @@ static void kill_thread(struct thread *t, struct process *p)
     bool alive = t->process == p && t->state != T_UNUSED && t->state != T_ZOMBIE;
     if (alive)
         t->killed = true;
+    // Killed first, state after, with a full fence between: the IPC fast path blocks a
+    // thread without its lock, writing the state first and reading killed after; so one
+    // of the two sees the other (ipc/fastpath.c).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     bool blocked = alive && t->state == T_BLOCKED;
     if (alive && t->state == T_SLEEPING) {
         sched_cancel_sleep(t);

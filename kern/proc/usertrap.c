@@ -1,9 +1,10 @@
-// Traps from user mode, and the way back (see usertrap.h).
+// Traps from user mode, and the way back (see usertrap.h and arch/uservec.S).
 //
-// user_trap() runs on the thread's kernel stack with interrupts off. It handles a system
-// call (the IPC calls try the fast path first, with interrupts still off), an interrupt,
-// the first floating-point instruction since the thread came to this hart, or a fault,
-// which kills the process; then it leaves through user_return().
+// A system call that returns through C arrives at syscall_entry() with its arguments in
+// registers; the IPC calls arrive at the fast path (ipc/fastpath.c), or user_syscall().
+// Anything else arrives at user_trap(), on the thread's kernel stack with interrupts off:
+// an interrupt, the first floating-point instruction since the thread came to this hart,
+// or a fault, which kills the process. Both of the last leave through user_return().
 #include "proc/usertrap.h"
 #include "arch/hart.h"
 #include "arch/trap.h"
@@ -13,9 +14,6 @@
 #include "proc/sched.h"
 #include "proc/syscall.h"
 #include "proc/thread.h"
-
-#define SSTATUS_FS_OFF   (0UL << 13)
-#define SSTATUS_FS_CLEAN (2UL << 13)
 
 static void set_fs(uint64_t fs)
 {
@@ -54,11 +52,7 @@ void user_trap(struct trapframe *tf)
         panic("trap: user_trap entered from supervisor mode");
     uint64_t scause = r_scause();
 
-    if (scause == EXC_ECALL_U) {
-        tf->sepc += 4;
-        intr_on();
-        syscall_dispatch(tf);
-    } else if (trap_interrupt(scause)) {
+    if (trap_interrupt(scause)) {
         // handled; a timer tick may have switched threads meanwhile
     } else if (scause & SCAUSE_INTERRUPT) {
         printf("trap: unexpected interrupt %#lx from user mode\n", scause);
@@ -66,6 +60,37 @@ void user_trap(struct trapframe *tf)
         kill_for_fault(t, scause);
     }
     user_return();
+}
+
+void user_syscall(struct trapframe *tf)
+{
+    intr_on();
+    syscall_dispatch(tf);
+    user_return();
+}
+
+// What a system call leaves to do on its way out: objects to destroy, or a kill.
+static void syscall_exit_work(struct thread *t)
+{
+    if (kobj_reap_pending())
+        kobj_reap();
+    if (thread_killed(t) || READ_ONCE(t->process->exiting))
+        thread_exit(0);
+}
+
+long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                   uint64_t a5, struct trapframe *tf, uint64_t number)
+{
+    tf->sepc += 4;  // past the ecall
+    if (number >= SYS_COUNT || !syscall_table[number].call)
+        return E_NOSYS;
+    intr_on();
+    long result = syscall_table[number].call(a0, a1, a2, a3, a4, a5);
+    struct thread *t = thread_current();
+    if (t->killed || READ_ONCE(t->process->exiting) || kobj_reap_pending())
+        syscall_exit_work(t);
+    intr_off();
+    return result;
 }
 
 void user_return(void)
@@ -85,10 +110,6 @@ void user_return(void)
 void syscall_dispatch(struct trapframe *tf)
 {
     uint64_t n = TF_A7(tf);
-    if (n >= SYS_COUNT || !syscall_table[n].call) {
-        TF_A(tf, 0) = (uint64_t)E_NOSYS;
-        return;
-    }
-    uint64_t *regs = &TF_A(tf, 0);
-    TF_A(tf, 0) = (uint64_t)syscall_table[n].call(regs);
+    assert(n < SYS_COUNT && syscall_table[n].raw);  // uservec.S sends only these here
+    TF_A(tf, 0) = (uint64_t)syscall_table[n].raw(&TF_A(tf, 0));
 }

@@ -84,15 +84,15 @@ static void stack_overflow(void)
 // return; the store through sp after it is what faults.
 static void bad_sp(void)
 {
-    asm volatile("mv t0, sp\n"
+    asm volatile("mv s1, sp\n"
                  "li sp, %0\n"
                  "li a7, %1\n"
                  "ecall\n"
                  "sd zero, -8(sp)\n"
-                 "mv sp, t0\n"
+                 "mv sp, s1\n"
                  :
                  : "i"(KERNEL_VA), "i"(SYS_yield)
-                 : "t0", "a0", "a7", "memory");
+                 : "s1", "a0", "a7", ECALL_CLOBBERS);
 }
 
 static void none(void) {}

@@ -96,11 +96,12 @@ static long pin_self(int hart)
     return err == 0 && sys_hart_self() != hart ? E_INVAL : err;
 }
 
-// n null round trips; 0 or the first error.
+// n null round trips; 0 or the first error. The server's reply to BENCH_NULL is 0,
+// which is BENCH_NULL again: m needs filling in only once.
 static long round_trips(handle_t ep, int n)
 {
+    struct ipc_msg m = { .w = { BENCH_NULL } };
     for (int i = 0; i < n; i++) {
-        struct ipc_msg m = { .w = { BENCH_NULL } };
         long err = ipc_call(ep, &m, NULL);
         if (err < 0)
             return err;

@@ -420,7 +420,7 @@ static bool fp_regs_survive_yield(uint64_t pattern, int rm)
                             "ecall\n" ALL32(FSD) "frrm %0\n"
                  : "=r"(frm)
                  : "r"(in), "r"(out), "i"(SYS_yield)
-                 : "a0", "a7", "memory", "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8",
+                 : "a0", "a7", ECALL_CLOBBERS, "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8",
                    "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17", "f18", "f19",
                    "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28", "f29", "f30",
                    "f31");
@@ -529,7 +529,7 @@ static long raw_syscall(long nr)
 {
     register long a0 asm("a0") = 0;
     register long a7 asm("a7") = nr;
-    asm volatile("ecall" : "+r"(a0) : "r"(a7) : "memory");
+    asm volatile("ecall" : "+r"(a0), "+r"(a7) : : ECALL_CLOBBERS);
     return a0;
 }
 
