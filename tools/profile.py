@@ -70,7 +70,7 @@ import shuttle_qemu  # noqa: E402  (build/shuttle.json and the QEMU command line
 USER_MIN = 0x10000              # kern/abi/types.h: nothing of a program lies below
 KERNEL_LOAD = 0x80200000        # where OpenSBI jumps; the firmware lies below it
 FIRMWARE_BASE = 0x80000000
-TRAP_VECTORS = ("uservec", "kernelvec")   # kern/arch: where stvec points
+TRAP_VECTORS = ("trap_entry",)            # kern/arch/uservec.S: where stvec points
 CONTEXT_SWITCHES = ("kernel:swtch",)       # returns into another thread
 CROSS_PREFIXES = ("riscv64-unknown-elf-", "riscv64-linux-gnu-")
 READ_SIZE = 1 << 20             # bytes read from the trace pipe at a time

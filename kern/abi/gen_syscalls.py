@@ -83,7 +83,8 @@ def kernel_decls_h(calls):
 def kernel_table_c(calls):
     out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
            "// Each wrapper casts the argument registers to the declared types (a 32-bit",
-           "// argument is cut to 32 bits here, whatever the upper half of its register).",
+           "// argument is cut to 32 bits here, whatever the upper half of its register);",
+           "// this file is built with -O2, which makes each wrapper a tail call.",
            '#include "proc/syscall.h"', ""]
     for number, name, params in calls:
         if params == RAW:
@@ -92,11 +93,12 @@ def kernel_table_c(calls):
         args = ", ".join(f"uint64_t a{i}" for i in range(6))
         out += [f"static long call_{name}({args})", "{",
                 f"    return sys_{name}({casts});", "}", ""]
-    out.append("const struct syscall_entry syscall_table[SYS_COUNT] = {")
-    for number, name, params in calls:
-        field = "raw" if params == RAW else "call"
-        prefix = "sys_" if params == RAW else "call_"
-        out.append(f'    [SYS_{name}] = {{ .{field} = {prefix}{name}, .name = "{name}" }},')
+    out.append("const syscall_fn syscall_calls[SYS_COUNT] = {")
+    out += [f"    [SYS_{name}] = call_{name}," for _, name, params in calls if params != RAW]
+    out += ["};", "", "const syscall_raw_fn syscall_raw_calls[SYS_COUNT] = {"]
+    out += [f"    [SYS_{name}] = sys_{name}," for _, name, params in calls if params == RAW]
+    out += ["};", "", "const char *const syscall_names[SYS_COUNT] = {"]
+    out += [f'    [SYS_{name}] = "{name}",' for _, name, _ in calls]
     out += ["};", ""]
     return "\n".join(out)
 

@@ -70,8 +70,10 @@ struct hart_stats {
     uint64_t ipis;              // software interrupts taken
     uint64_t ticks;             // timer interrupts taken
     uint64_t preemptions;       // threads the timer took the hart from
+    uint64_t ipc_fast;          // IPC calls and reply_recvs the fast path completed here
+    uint64_t ipc_slow;          // ... and those it handed to the general path
 };
-_Static_assert(sizeof(struct hart_stats) == 64, "struct hart_stats is part of the ABI");
+_Static_assert(sizeof(struct hart_stats) == 80, "struct hart_stats is part of the ABI");
 
 // What a new process finds at the address its first thread gets in a0: written by
 // whoever builds the process (the kernel for init, user/lib's spawn for the rest).

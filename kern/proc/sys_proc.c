@@ -285,6 +285,8 @@ long sys_hart_stats(int index, uaddr_t out)
         .ipis = READ_ONCE(h->ipis),
         .ticks = READ_ONCE(h->ticks),
         .preemptions = READ_ONCE(h->preemptions),
+        .ipc_fast = READ_ONCE(h->ipc_fast),
+        .ipc_slow = READ_ONCE(h->ipc_slow),
     };
     // A racy look at another hart: the thread may change, but threads are never
     // freed while they run, so the pointer stays valid while we read it.

@@ -10,14 +10,14 @@
 
 #include <stdint.h>
 
-struct syscall_entry {
-    long (*call)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                 uint64_t a5);
-    long (*raw)(uint64_t *regs);  // @raw calls: a0..a7 in the trapframe, written back
-    const char *name;
-};
-
-extern const struct syscall_entry syscall_table[SYS_COUNT];
+// By number, in three tables: a call that takes its arguments in registers, or an @raw
+// call that takes them (a0..a7, in the trapframe, written back) by address; and names.
+typedef long (*syscall_fn)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+                           uint64_t a5);
+typedef long (*syscall_raw_fn)(uint64_t *regs);
+extern const syscall_fn syscall_calls[SYS_COUNT];
+extern const syscall_raw_fn syscall_raw_calls[SYS_COUNT];
+extern const char *const syscall_names[SYS_COUNT];
 
 struct trapframe;
 // The system calls that return through C, from uservec.S: a0..a5 are the arguments,

@@ -69,27 +69,29 @@ void user_syscall(struct trapframe *tf)
     user_return();
 }
 
-// What a system call leaves to do on its way out: objects to destroy, or a kill.
-static void syscall_exit_work(struct thread *t)
+// What a system call leaves to do on its way out, with interrupts off: objects to
+// destroy, or a kill (a process that exits kills its threads).
+__attribute__((noinline)) static void syscall_exit_work(void)
 {
-    if (kobj_reap_pending())
-        kobj_reap();
-    if (thread_killed(t) || READ_ONCE(t->process->exiting))
+    intr_on();
+    kobj_reap();
+    if (thread_killed(thread_current()))
         thread_exit(0);
+    intr_off();
 }
 
 long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                    uint64_t a5, struct trapframe *tf, uint64_t number)
 {
     tf->sepc += 4;  // past the ecall
-    if (number >= SYS_COUNT || !syscall_table[number].call)
+    syscall_fn call = number < SYS_COUNT ? syscall_calls[number] : NULL;
+    if (!call)
         return E_NOSYS;
     intr_on();
-    long result = syscall_table[number].call(a0, a1, a2, a3, a4, a5);
-    struct thread *t = thread_current();
-    if (t->killed || READ_ONCE(t->process->exiting) || kobj_reap_pending())
-        syscall_exit_work(t);
+    long result = call(a0, a1, a2, a3, a4, a5);
     intr_off();
+    if (thread_current()->killed | (this_hart()->reap != NULL))
+        syscall_exit_work();
     return result;
 }
 
@@ -110,6 +112,6 @@ void user_return(void)
 void syscall_dispatch(struct trapframe *tf)
 {
     uint64_t n = TF_A7(tf);
-    assert(n < SYS_COUNT && syscall_table[n].raw);  // uservec.S sends only these here
-    TF_A(tf, 0) = (uint64_t)syscall_table[n].raw(&TF_A(tf, 0));
+    assert(n < SYS_COUNT && syscall_raw_calls[n]);  // uservec.S sends only these here
+    TF_A(tf, 0) = (uint64_t)syscall_raw_calls[n](&TF_A(tf, 0));
 }

@@ -2,7 +2,8 @@
 // whether it is online, the pid of the process running there (0: the kernel or idle;
 // a kernel pid, not pm's), how many threads wait in its run queue, and the context
 // switches, software interrupts (IPIs), timer ticks and preemptions it has counted since
-// boot. Running it twice shows the rates.
+// boot, and the IPC calls the fast path took (FAST) or handed to the general path (SLOW).
+// Running it twice shows the rates.
 #include <stdio.h>
 
 #include "ulib.h"
@@ -15,7 +16,7 @@ int main(int argc, char *argv[])
         fprintf(stderr, "harts: sys_stats: %s\n", abi_strerror(err));
         return 1;
     }
-    printf("HART HARTID ONLINE  PID RUNQ  SWITCHES     IPIS    TICKS  PREEMPT\n");
+    printf("HART HARTID ONLINE  PID RUNQ  SWITCHES     IPIS    TICKS  PREEMPT     FAST     SLOW\n");
     for (uint64_t i = 0; i < s.nharts; i++) {
         struct hart_stats h;
         err = sys_hart_stats((int)i, &h);
@@ -23,11 +24,12 @@ int main(int argc, char *argv[])
             fprintf(stderr, "harts: hart %lu: %s\n", (unsigned long)i, abi_strerror(err));
             return 1;
         }
-        printf("%4lu %6lu %6s %4lu %4lu %9lu %8lu %8lu %8lu\n", (unsigned long)i,
+        printf("%4lu %6lu %6s %4lu %4lu %9lu %8lu %8lu %8lu %8lu %8lu\n", (unsigned long)i,
                (unsigned long)h.hartid, h.online ? "yes" : "no",
                (unsigned long)h.current_pid, (unsigned long)h.runqueue_len,
                (unsigned long)h.context_switches, (unsigned long)h.ipis,
-               (unsigned long)h.ticks, (unsigned long)h.preemptions);
+               (unsigned long)h.ticks, (unsigned long)h.preemptions,
+               (unsigned long)h.ipc_fast, (unsigned long)h.ipc_slow);
     }
     return 0;
 }

@@ -1,14 +1,21 @@
-// ipcbench: the cost of a null IPC round trip (ipc_call to another process, ipc_reply_recv
-// back), in guest instructions, with client and server on the same hart and on two harts.
+// ipcbench: what the basic operations cost, in guest instructions: a null system call, a
+// null IPC round trip (ipc_call to another process, ipc_reply_recv back) with client and
+// server on the same hart and on two harts, a one-byte ping-pong through two pipes
+// between two processes (through fs), and a timer tick with nothing to wake.
 //
-//   ipcbench [N]                  the client: N round trips per measurement (default 1000);
-//                                 words with '=' (init passes the boot arguments) are ignored
-//   ipcbench server NAME          the server it starts (through pm) for itself
+//   ipcbench [N] [bench=LIST]     the client: N operations per measurement (default 1000);
+//                                 LIST picks measurements (default all): syscall, same,
+//                                 cross, pipe, tick; other words with '=' (init passes the
+//                                 boot arguments) are ignored
+//   ipcbench server NAME          the IPC server it starts (through pm) for itself
+//   ipcbench echo N               the pipe's far end: copies N bytes, one at a time, from
+//                                 its stdin to its stdout
 //
-// The server makes an endpoint and registers it in ns under NAME (new for each run), which
-// the client looks up. Each thread pins itself with sys_thread_set_affinity: the client
-// itself, the server when the client asks (BENCH_PIN). After WARMUP round trips the client
-// reads instret, makes N calls, reads it again, and prints the difference / N.
+// The IPC server makes an endpoint and registers it in ns under NAME (new for each run),
+// which the client looks up. Each thread pins itself with sys_thread_set_affinity: the
+// client itself, the server when the client asks (BENCH_PIN). After WARMUP operations the
+// client reads instret, runs N more, reads it again, and prints the difference / N. Each
+// measurement is a profiler window too (profile_begin/profile_end, tools/profile.py).
 //
 // What the number means. Run under ICOUNT=1 (-icount shift=0), QEMU executes the harts in
 // turn on one emulator thread and its virtual clock counts instructions: every instruction
@@ -22,12 +29,18 @@
 //   two harts: both harts' instructions, plus the virtual time every hart spent waiting
 //              for a wakeup. With wakeup=tick a thread made runnable for an idle hart runs
 //              at that hart's next tick, so this is about a tick (10 ms, 10,000,000) per
-//              round trip: the latency of the baseline wakeup, which IPIs (lab 4) remove.
+//              round trip: the latency of the baseline wakeup, which IPIs (lab 4) remove;
+//   pipe:      the one-byte round trip of two processes and fs (four requests to fs);
+//              boot with one hart for the figure "on one hart";
+//   tick:      a busy loop of known length (2 instructions a turn) runs across many
+//              ticks; what the clock counted beyond the loop, divided by the ticks every
+//              hart took meanwhile, is a tick's cost.
 // Without icount, rdinstret reads the host's clock and the numbers mean nothing.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs.h"
 #include "ipc.h"
 #include "ns.h"
 #include "pm.h"
@@ -36,6 +49,7 @@
 #define WARMUP      100
 #define DEFAULT_N   1000
 #define LOOKUP_MS   5000
+#define TICK_TURNS  100000000ULL  // the tick loop: 200,000,000 instructions, 20 ticks
 
 enum bench_op { BENCH_NULL, BENCH_PIN, BENCH_EXIT };
 
@@ -46,7 +60,19 @@ static inline uint64_t instret(void)
     return n;
 }
 
-// ---- the server -------------------------------------------------------------------------
+// Instructions per operation, rounded, between two instret readings.
+static uint64_t per_op(uint64_t before, uint64_t after, uint64_t n)
+{
+    return (after - before + n / 2) / n;
+}
+
+static long pin_self(int hart)
+{
+    long err = sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
+    return err == 0 && sys_hart_self() != hart ? E_INVAL : err;
+}
+
+// ---- the IPC server -------------------------------------------------------------------------
 
 static uint64_t serve_one(const struct ipc_msg *m)
 {
@@ -80,7 +106,24 @@ static int server(const char *name)
     return err < 0 ? 1 : 0;
 }
 
-// ---- the client -------------------------------------------------------------------------
+// ---- the pipe's far end -----------------------------------------------------------------------
+
+static int echo(long n)
+{
+    handle_t in = startup_handle(STARTUP_H_STDIN), out = startup_handle(STARTUP_H_STDOUT);
+    long err = pin_self(0);
+    for (long i = 0; i < n && err >= 0; i++) {
+        char c;
+        err = stream_read(in, &c, 1);
+        if (err == 1)
+            err = stream_write(out, &c, 1);
+        else if (err == 0)
+            err = E_CLOSED;
+    }
+    return err < 0 ? 1 : 0;
+}
+
+// ---- the measurements -----------------------------------------------------------------------
 
 // One request; 0, or an error from the call or the server.
 static long request(handle_t ep, uint64_t op, uint64_t arg)
@@ -88,12 +131,6 @@ static long request(handle_t ep, uint64_t op, uint64_t arg)
     struct ipc_msg m = { .w = { op, arg } };
     long err = ipc_call(ep, &m, NULL);
     return err < 0 ? err : (long)m.w[0];
-}
-
-static long pin_self(int hart)
-{
-    long err = sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
-    return err == 0 && sys_hart_self() != hart ? E_INVAL : err;
 }
 
 // n null round trips; 0 or the first error. The server's reply to BENCH_NULL is 0,
@@ -109,8 +146,8 @@ static long round_trips(handle_t ep, int n)
     return 0;
 }
 
-// Instructions per round trip (rounded), client pinned to hart c and server to hart s.
-static long measure(handle_t ep, int c, int s, int n, uint64_t *per_trip)
+// Instructions per round trip, client pinned to hart c and server to hart s.
+static long measure_ipc(handle_t ep, int c, int s, int n, uint64_t *per_trip)
 {
     long err = pin_self(c);
     if (err == 0)
@@ -123,41 +160,118 @@ static long measure(handle_t ep, int c, int s, int n, uint64_t *per_trip)
         err = round_trips(ep, n);
     profile_end();
     uint64_t after = instret();
-    *per_trip = (after - before + (uint64_t)n / 2) / (uint64_t)n;
+    *per_trip = per_op(before, after, (uint64_t)n);
     return err;
 }
 
-static int run(handle_t ep, int n, int harts)
+// The null system call: one that does nothing but return a number.
+static void measure_syscall(int n)
 {
-    uint64_t same, cross;
-    long err = measure(ep, 0, 0, n, &same);
-    if (err < 0) {
-        printf("ipcbench: same-hart measurement failed: %s\n", abi_strerror(err));
-        return 1;
+    for (int i = 0; i < WARMUP; i++)
+        sys_thread_self();
+    uint64_t before = instret();
+    profile_begin();
+    for (int i = 0; i < n; i++)
+        sys_thread_self();
+    profile_end();
+    uint64_t after = instret();
+    printf("ipcbench: null system call round trip: %lu instructions\n",
+           (unsigned long)per_op(before, after, (uint64_t)n));
+}
+
+// n one-byte round trips through the pipes: out to the echo process, back in.
+static long ping_pong(handle_t out, handle_t in, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char c = (char)i, back = 0;
+        long err = stream_write(out, &c, 1);
+        if (err == 1)
+            err = stream_read(in, &back, 1);
+        if (err != 1)
+            return err < 0 ? err : E_CLOSED;
+        if (back != c)
+            return E_INVAL;
     }
-    printf("ipcbench: same-hart round trip: %lu instructions (harts 0 and 0)\n",
-           (unsigned long)same);
-    if (harts < 2) {
-        printf("ipcbench: cross-hart round trip: skipped (one hart)\n");
-        return 0;
-    }
-    err = measure(ep, 0, 1, n, &cross);
-    if (err < 0) {
-        printf("ipcbench: cross-hart measurement failed: %s\n", abi_strerror(err));
-        return 1;
-    }
-    printf("ipcbench: cross-hart round trip: %lu instructions (harts 0 and 1)\n",
-           (unsigned long)cross);
     return 0;
 }
 
-static int client(int n)
+static int measure_pipe(int n)
 {
-    struct sys_stats st;
-    if (sys_stats(&st) < 0 || st.nharts < 1) {
-        printf("ipcbench: sys_stats failed\n");
+    handle_t to_r, to_w, from_r, from_w;
+    long err = pin_self(0);
+    if (err == 0)
+        err = fs_pipe(&to_r, &to_w);
+    if (err == 0 && (err = fs_pipe(&from_r, &from_w)) < 0)
+        stream_close(to_r), stream_close(to_w);
+    if (err < 0) {
+        printf("ipcbench: pipe: cannot make the pipes: %s\n", abi_strerror(err));
         return 1;
     }
+    char count[24];
+    snprintf(count, sizeof(count), "%d", WARMUP + n);
+    char *argv[] = { "ipcbench", "echo", count, NULL };
+    long pid = pm_spawn("ipcbench", argv, to_r, from_w, startup_handle(STARTUP_H_STDERR));
+    uint64_t before = 0, after = 0;
+    if (pid >= 0)
+        err = ping_pong(to_w, from_r, WARMUP);
+    if (pid >= 0 && err == 0) {
+        before = instret();
+        profile_begin();
+        err = ping_pong(to_w, from_r, n);
+        profile_end();
+        after = instret();
+    }
+    int status = -1;
+    if (pid >= 0)
+        pm_wait(pid, &status);
+    stream_close(to_r);
+    stream_close(to_w);
+    stream_close(from_r);
+    stream_close(from_w);
+    if (pid < 0 || err < 0 || status != 0) {
+        printf("ipcbench: pipe measurement failed: %s\n",
+               abi_strerror(pid < 0 ? pid : err < 0 ? err : E_INVAL));
+        return 1;
+    }
+    printf("ipcbench: pipe round trip: %lu instructions (one byte each way, "
+           "two processes and fs)\n", (unsigned long)per_op(before, after, (uint64_t)n));
+    return 0;
+}
+
+// Counts down from turns, two instructions a turn.
+static void busy_loop(uint64_t turns)
+{
+    asm volatile("1: addi %0, %0, -1\n"
+                 "   bnez %0, 1b\n"
+                 : "+r"(turns));
+}
+
+static int measure_tick(void)
+{
+    struct sys_stats a, b;
+    sys_stats(&a);
+    uint64_t before = instret();
+    busy_loop(TICK_TURNS);
+    uint64_t after = instret();
+    sys_stats(&b);
+    uint64_t ticks = b.ticks - a.ticks;
+    // The loop, and the second rdinstret, are not the ticks'.
+    uint64_t rest = after - before - 2 * TICK_TURNS - 1;
+    if (ticks == 0) {
+        printf("ipcbench: tick: no tick during the loop\n");
+        return 1;
+    }
+    printf("ipcbench: timer tick, nothing to wake: %lu instructions (%lu ticks on %lu harts)\n",
+           (unsigned long)((rest + ticks / 2) / ticks), (unsigned long)ticks,
+           (unsigned long)a.nharts);
+    return 0;
+}
+
+// ---- the client ---------------------------------------------------------------------------
+
+// Starts the IPC server; its endpoint in *ep, its pid returned (or a negative E_*).
+static long start_server(handle_t *ep)
+{
     char name[NS_NAME_MAX + 1];
     snprintf(name, sizeof(name), "ipcbench-%lu", (unsigned long)(time_now() % 1000000));
     char *argv[] = { "ipcbench", "server", name, NULL };
@@ -165,18 +279,47 @@ static int client(int n)
                         startup_handle(STARTUP_H_STDERR));
     if (pid < 0) {
         printf("ipcbench: cannot start the server: %s\n", abi_strerror(pid));
-        return 1;
+        return pid;
     }
-    handle_t ep;
-    long err = ns_lookup_wait(name, LOOKUP_MS, &ep);
+    long err = ns_lookup_wait(name, LOOKUP_MS, ep);
     if (err < 0) {
         printf("ipcbench: the server did not register %s: %s\n", name, abi_strerror(err));
         pm_kill(pid);
-        return 1;
+        return err;
     }
-    printf("ipcbench: %d round trips after %d to warm up; the counts repeat under ICOUNT=1\n",
-           n, WARMUP);
-    int status = run(ep, n, (int)st.nharts);
+    return pid;
+}
+
+static int measure_ipcs(int n, int harts, bool same, bool cross)
+{
+    handle_t ep;
+    long pid = start_server(&ep);
+    if (pid < 0)
+        return 1;
+    int status = 0;
+    uint64_t per_trip;
+    if (same) {
+        long err = measure_ipc(ep, 0, 0, n, &per_trip);
+        if (err < 0) {
+            printf("ipcbench: same-hart measurement failed: %s\n", abi_strerror(err));
+            status = 1;
+        } else {
+            printf("ipcbench: same-hart round trip: %lu instructions (harts 0 and 0)\n",
+                   (unsigned long)per_trip);
+        }
+    }
+    if (cross && harts < 2) {
+        printf("ipcbench: cross-hart round trip: skipped (one hart)\n");
+    } else if (cross && status == 0) {
+        long err = measure_ipc(ep, 0, 1, n, &per_trip);
+        if (err < 0) {
+            printf("ipcbench: cross-hart measurement failed: %s\n", abi_strerror(err));
+            status = 1;
+        } else {
+            printf("ipcbench: cross-hart round trip: %lu instructions (harts 0 and 1)\n",
+                   (unsigned long)per_trip);
+        }
+    }
     int server_status = -1;
     if (request(ep, BENCH_EXIT, 0) < 0)
         pm_kill(pid);
@@ -185,8 +328,44 @@ static int client(int n)
     return status;
 }
 
+// True when the comma-separated list (NULL: every measurement) names what.
+static bool wanted(const char *list, const char *what)
+{
+    if (!list)
+        return true;
+    size_t len = strlen(what);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, what, n) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
+static int client(int n, const char *list)
+{
+    struct sys_stats st;
+    if (sys_stats(&st) < 0 || st.nharts < 1) {
+        printf("ipcbench: sys_stats failed\n");
+        return 1;
+    }
+    printf("ipcbench: %d operations after %d to warm up; the counts repeat under ICOUNT=1\n",
+           n, WARMUP);
+    int status = 0;
+    if (wanted(list, "syscall"))
+        measure_syscall(n);
+    if (wanted(list, "same") || wanted(list, "cross"))
+        status |= measure_ipcs(n, (int)st.nharts, wanted(list, "same"), wanted(list, "cross"));
+    if (wanted(list, "pipe"))
+        status |= measure_pipe(n);
+    if (wanted(list, "tick"))
+        status |= measure_tick();
+    return status;
+}
+
 // The first argument that is a number, else DEFAULT_N.
-static int round_trips_wanted(int argc, char *argv[])
+static int operations_wanted(int argc, char *argv[])
 {
     for (int i = 1; i < argc; i++) {
         char *end;
@@ -201,5 +380,7 @@ int main(int argc, char *argv[])
 {
     if (argc == 3 && strcmp(argv[1], "server") == 0)
         return server(argv[2]);
-    return client(round_trips_wanted(argc, argv));
+    if (argc == 3 && strcmp(argv[1], "echo") == 0)
+        return echo(strtol(argv[2], NULL, 10));
+    return client(operations_wanted(argc, argv), arg_value(argc, argv, "bench"));
 }
