@@ -933,6 +933,89 @@ static void test_notifications(void)
     sys_handle_close(h);
 }
 
+// ---- fast_path ---------------------------------------------------------------------------------
+
+#define FAST_CALLS 200
+
+static bool fast_path_off;  // the boot argument ipcfast=0 is there
+
+// Answers null calls, on the hart of its argument, with words + 1 and the badge.
+static long pinned_echo(void *arg)
+{
+    uint64_t hart = (uint64_t)(uintptr_t)arg;
+    sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
+    struct ipc_msg m;
+    long err = ipc_recv(order_ep, &m, NULL, 0);
+    while (err == 0 && m.w[0] != OP_STOP) {
+        m.w[0]++;
+        m.w[1] = m.badge;
+        err = ipc_reply_recv(order_ep, &m, NULL);
+    }
+    if (err == 0)
+        ipc_reply(&m, NULL);
+    return err;
+}
+
+static struct hart_stats hart_now(int hart)
+{
+    struct hart_stats st;
+    memset(&st, 0, sizeof(st));
+    if (sys_hart_stats(hart, &st) < 0)
+        test_fail("sys_hart_stats failed");
+    return st;
+}
+
+// Null calls between two threads pinned to one hart are all the fast path's (both the
+// call and the reply_recv), unless ipcfast=0; a call with a buffer never is. Either way
+// every reply is right.
+static void test_fast_path(void)
+{
+    int hart = (int)sys_hart_self();
+    sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
+    hart = (int)sys_hart_self();
+    order_ep = new_endpoint();
+    long minted = order_ep ? sys_handle_mint(order_ep, 0xbad9e, RIGHT_SEND) : E_INVAL;
+    struct uthread t;
+    if (minted < 0 || uthread_start(&t, pinned_echo, (void *)(uintptr_t)hart,
+                                    UTHREAD_STACK_DEFAULT) < 0) {
+        test_fail("cannot set up the server");
+        return;
+    }
+    sys_sleep(10 * MS);  // it waits in ipc_recv by now
+    struct hart_stats before = hart_now(hart);
+    for (int i = 0; i < FAST_CALLS && !test_failed(); i++) {
+        struct ipc_msg m = { .w = { (uint64_t)i, 0, 7, 8 } };
+        long err = ipc_call((handle_t)minted, &m, NULL);
+        if (err < 0 || m.w[0] != (uint64_t)i + 1 || m.w[1] != 0xbad9e || m.w[2] != 7)
+            test_fail("null call %d: %s, words %lx %lx %lx", i, abi_strerror(err),
+                      (unsigned long)m.w[0], (unsigned long)m.w[1], (unsigned long)m.w[2]);
+    }
+    struct hart_stats after = hart_now(hart);
+    uint64_t fast = after.ipc_fast - before.ipc_fast;
+    if (fast_path_off && fast != 0)
+        test_fail("ipcfast=0, yet the fast path took %lu calls", (unsigned long)fast);
+    if (!fast_path_off && fast < 2 * FAST_CALLS)
+        test_fail("the fast path took %lu of the %d calls and replies", (unsigned long)fast,
+                  2 * FAST_CALLS);
+    // A buffer takes the general path, which finds the server has no room for it.
+    uint8_t byte = 42;
+    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)&byte, .send_len = 1 };
+    before = hart_now(hart);
+    struct ipc_msg m = { .w = { 1 } };
+    expect(ipc_call((handle_t)minted, &m, &x), E_TOOBIG, "a call with a byte, to no room");
+    after = hart_now(hart);
+    if (after.ipc_slow - before.ipc_slow < 1)
+        test_fail("a call with a buffer was not handed to the general path");
+    m = (struct ipc_msg){ .w = { OP_STOP } };
+    expect(ipc_call((handle_t)minted, &m, NULL), 0, "stopping the server");
+    long value = -999;
+    uthread_join(&t, &value);
+    if (value < 0)
+        test_fail("the server: %s", abi_strerror(value));
+    sys_handle_close((handle_t)minted);
+    sys_handle_close(order_ep);
+}
+
 // ---- the list and main -----------------------------------------------------------------------
 
 static const struct test_case tests[] = {
@@ -945,6 +1028,7 @@ static const struct test_case tests[] = {
     { "dead_caller", test_dead_caller, TEST_NEEDS_BOOTFS },
     { "no_leaks", test_no_leaks, TEST_NEEDS_BOOTFS },
     { "notifications", test_notifications, 0 },
+    { "fast_path", test_fast_path, 0 },
 };
 
 // The tests that start copies of this program fail at once without a boot archive.
@@ -968,5 +1052,7 @@ int main(int argc, char *argv[])
 {
     if (argc >= 3 && strcmp(argv[1], "--child") == 0)
         return child_main(argv[2]);
+    const char *fast = arg_value(argc, argv, "ipcfast");
+    fast_path_off = fast && strcmp(fast, "0") == 0;
     return test_suite_main(&suite, argc, argv);
 }
