@@ -481,6 +481,68 @@ static void test_fpu(void)
     }
 }
 
+// ---- fpu_migrate: f registers follow a thread from hart to hart ----------------------
+
+#define MIGRATE_ROUNDS 50
+
+// Loads `there` into the f registers, moves to hart b with a raw ecall, loads `back`
+// there, moves back to hart a, and stores the f registers into out: they must hold `back`.
+// The kernel loads f registers lazily, so coming back to hart a, which held this thread's
+// older values, is exactly where a stale copy would show.
+static void fp_round_trip(const uint64_t *there, const uint64_t *back, uint64_t *out,
+                          int a, int b)
+{
+    asm volatile(ALL32(FLD) "li a0, %4\n"
+                            "mv a1, %5\n"
+                            "li a7, %6\n"
+                            "ecall\n"
+                 : "=m"(*(char(*)[256])out)
+                 : "r"(there), "r"(out), "m"(*(const char(*)[256])there), "i"(H_SELF_THREAD),
+                   "r"(1ULL << b), "i"(SYS_thread_set_affinity)
+                 : "a0", "a1", "a7", ECALL_CLOBBERS, "f0", "f1", "f2", "f3", "f4", "f5", "f6",
+                   "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17",
+                   "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28",
+                   "f29", "f30", "f31");
+    asm volatile(ALL32(FLD) "li a0, %4\n"
+                            "mv a1, %5\n"
+                            "li a7, %6\n"
+                            "ecall\n" ALL32(FSD)
+                 : "=m"(*(char(*)[256])out)
+                 : "r"(back), "r"(out), "m"(*(const char(*)[256])back), "i"(H_SELF_THREAD),
+                   "r"(1ULL << a), "i"(SYS_thread_set_affinity)
+                 : "a0", "a1", "a7", ECALL_CLOBBERS, "f0", "f1", "f2", "f3", "f4", "f5", "f6",
+                   "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17",
+                   "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28",
+                   "f29", "f30", "f31");
+}
+
+static void test_fpu_migrate(void)
+{
+    int a = (int)sys_hart_self(), b = other_hart();
+    if (pin_self(a) < 0) {
+        test_fail("cannot pin to hart %d", a);
+        return;
+    }
+    uint64_t there[32], back[32], out[32];
+    for (int round = 0; round < MIGRATE_ROUNDS && !test_failed(); round++) {
+        for (int i = 0; i < 32; i++) {
+            there[i] = 0x7e7e000000000000ULL | (uint64_t)round << 8 | (uint64_t)i;
+            back[i] = 0xbacc000000000000ULL | (uint64_t)round << 8 | (uint64_t)i;
+        }
+        memset(out, 0, sizeof(out));
+        fp_round_trip(there, back, out, a, b);
+        if (sys_hart_self() != a)
+            test_fail("round %d: not back on hart %d", round, a);
+        for (int i = 0; i < 32; i++) {
+            if (out[i] != back[i]) {
+                test_fail("round %d (harts %d, %d): f%d came back as %#lx, not %#lx", round, a,
+                          b, i, (unsigned long)out[i], (unsigned long)back[i]);
+                break;
+            }
+        }
+    }
+}
+
 // ---- bad_args: invalid arguments give errors, never a crash ------------------------
 
 #define ANY_ERROR 1  // in a list of wanted results: any negative value
@@ -910,6 +972,7 @@ static const struct test_case tests[] = {
     { "priority_order", test_priority_order, 0 },
     { "affinity", test_affinity, 0 },
     { "fpu", test_fpu, 0 },
+    { "fpu_migrate", test_fpu_migrate, 0 },
     { "bad_args", test_bad_args, TEST_NEEDS_BOOTFS },
     { "fault_kills_only_child", test_fault_kills_only_child, TEST_NEEDS_BOOTFS },
     { "spawn_cycles", test_spawn_cycles, TEST_NEEDS_BOOTFS },
