@@ -13,6 +13,16 @@ IPCTESTS = ["ping_pong", "many_clients", "badges", "handle_transfer", "bad_args"
             "server_death", "dead_caller", "no_leaks", "notifications", "fast_path"]
 
 
+@pytest.mark.points(3)
+@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.parametrize("ipcfast", [1, 0])
+@pytest.mark.parametrize("name", IPCTESTS)
+def test_ipctest(shuttle, name, ipcfast, cpus):
+    """IPC test passes (ipcfast=0: the fast path off, so the general path does it all)"""
+    shuttle.run_test(name, cpus=cpus, bootargs=f"run=ipctests ipctests={name} ipcfast={ipcfast}",
+                     started=r"init: starting ns, con, pm")
+
+
 BENCH_LINE = re.compile(r"^ipcbench: ([^:\n]+): (\d+) instructions", re.MULTILINE)
 BENCH_METRICS = {"null system call round trip", "same-hart round trip",
                  "cross-hart round trip", "pipe round trip", "timer tick, nothing to wake"}

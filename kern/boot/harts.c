@@ -10,7 +10,6 @@
 #include "dev/timer.h"
 #include "lib/assert.h"
 #include "lib/console.h"
-#include "mm/memlayout.h"
 #include "mm/vm.h"
 #include "sbi/sbi.h"
 #include "arch/trap.h"

@@ -304,7 +304,7 @@ void ktest_start(const char *names, const char *nonce)
     run_args.names = names;
     run_args.nonce = nonce;
     // Pinned: ipi_run_on_all() must start and end on the same hart.
-    struct thread *t = thread_create_kernel(ktest_thread, NULL, "ktest", PRIO_DEFAULT,
+    struct thread *t = thread_create_kernel(ktest_thread, NULL, "ktest", PRIORITY_DEFAULT,
                                             1UL << this_hart()->index);
     if (!t)
         panic("ktest: cannot create the test thread");

@@ -3,7 +3,6 @@
 // first handles it.
 #include "dev/plic.h"
 #include "arch/hart.h"
-#include "boot/harts.h"
 #include "mm/memlayout.h"
 
 #define PRIORITY(line)      (4 * (line))

@@ -11,7 +11,6 @@
 #include "ipc/endpoint.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
-#include "lib/string.h"
 #include "mm/uvm.h"
 #include "proc/process.h"
 #include "proc/sched.h"
@@ -74,6 +73,7 @@ void ipc_phase_panic(struct thread *t, enum ipc_phase to)
 
 static void update_state(struct endpoint *ep)
 {
+    assert(holding(&ep->lock));
     if (!ep->head)
         ep->state = EP_IDLE;
     else
@@ -274,6 +274,7 @@ static void handoff_wake(struct thread *t)
 static long block_in_queue(struct thread *me, struct endpoint *ep, enum ipc_phase phase,
                            struct thread *handoff)
 {
+    assert(holding(&ep->lock));
     spin_lock(&me->lock);
     if (me->killed) {
         spin_unlock(&me->lock);
@@ -311,6 +312,7 @@ static long wait_for_reply(struct thread *me, struct thread *r)
 // when every receiver failed (the state may now be anything).
 static struct thread *deliver(struct endpoint *ep, struct thread *me, long *err)
 {
+    assert(holding(&ep->lock));
     *err = 0;
     while (ep->state == EP_RECV) {
         struct thread *r = ipc_queue_pop(ep);
@@ -420,6 +422,7 @@ static void drop_pending_reply(struct thread *me)
 // next sender), or the receiver's error (s keeps its place).
 static long take_from(struct endpoint *ep, struct thread *me, struct thread *s)
 {
+    assert(holding(&ep->lock));
     struct outcome o = transfer(s, me, s->ipc.badge);
     if (o.receiver) {
         ipc_queue_insert(ep, s, IPC_SEND_QUEUED, true);
@@ -461,22 +464,27 @@ static long receive(struct endpoint *ep, struct thread *handoff)
     if (err)
         goto out;
     spin_lock(&ep->lock);
-    while (ep->state == EP_SEND) {
-        err = take_from(ep, me, ipc_queue_pop(ep));
-        if (err != 0) {  // received (1), or this receiver's error
+    for (;;) {
+        switch (ep->state) {
+        case EP_SEND:
+            err = take_from(ep, me, ipc_queue_pop(ep));
+            if (err == 0)
+                continue;  // that sender's message was bad: the next one
             spin_unlock(&ep->lock);
-            err = err < 0 ? err : 0;
+            err = err < 0 ? err : 0;  // received (1), or this receiver's error
+            goto out;
+        case EP_IDLE:
+        case EP_RECV:
+            err = ep->closed ? E_DEAD : (me->ipc.flags & IPC_NONBLOCK) ? E_AGAIN : 0;
+            if (!err) {
+                err = block_in_queue(me, ep, IPC_RECV_QUEUED, handoff);  // killed, if it returns
+                kobj_put(&ep->obj);
+                return err;
+            }
+            spin_unlock(&ep->lock);
             goto out;
         }
-        // That sender's message was bad: the next one.
     }
-    err = ep->closed ? E_DEAD : (me->ipc.flags & IPC_NONBLOCK) ? E_AGAIN : 0;
-    if (!err) {
-        err = block_in_queue(me, ep, IPC_RECV_QUEUED, handoff);  // killed, if it returns
-        kobj_put(&ep->obj);
-        return err;
-    }
-    spin_unlock(&ep->lock);
 out:
     kobj_put(&ep->obj);
     handoff_wake(handoff);
@@ -550,6 +558,7 @@ void ipc_thread_exit(struct thread *t)
 
 void ipc_abort(struct thread *t)
 {
+    assert_no_lock_held();
     // Queued: only the endpoint's lock may take it off. The table slot stays an
     // endpoint, so its lock can be taken even if this one was destroyed meanwhile.
     struct endpoint *ep = READ_ONCE(t->ipc.queued_on);

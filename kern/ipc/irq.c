@@ -1,8 +1,6 @@
 // Device interrupts as notifications (see irq.h).
 #include "ipc/irq.h"
-#include "abi/errno.h"
 #include "dev/plic.h"
-#include "lib/console.h"
 #include "mm/kalloc.h"
 
 #define MAX_LINES 128

@@ -23,7 +23,7 @@ void notify_signal(struct notify *n, uint64_t bits)
 {
     spin_lock(&n->lock);
     n->bits |= bits;
-    thread_wakeup(&n->waiters);
+    thread_wakeup(&n->waiters, &n->lock);
     spin_unlock(&n->lock);
 }
 

@@ -65,3 +65,15 @@ void lock_release_panic(struct spinlock *lk)
         panic("spinlock: pop_off without push_off");
     panic("spinlock: %s released by a hart that does not hold it", lk->name);
 }
+
+void lock_held_panic(void)
+{
+    struct hart *h = this_hart();
+    for (int r = RANK_COUNT - 1; r > RANK_NONE; r--) {
+        struct spinlock *held = h->held_lock[r];
+        if (held)
+            panic("spinlock: %s (%s) is held where no lock may be", held->name,
+                  lock_rank_name(r));
+    }
+    panic("spinlock: a lock is held where no lock may be (%d)", h->noff - 1);
+}

@@ -76,6 +76,7 @@ const char *lock_rank_name(enum lock_rank rank);
 void spin_wait(struct spinlock *lk);  // spins until the lock is ours
 __attribute__((noreturn)) void lock_order_panic(struct spinlock *lk, enum lock_rank rank);
 __attribute__((noreturn)) void lock_release_panic(struct spinlock *lk);
+__attribute__((noreturn)) void lock_held_panic(void);
 
 // Interrupts off, nestably: as many pop_off() as push_off() turn them back on, and
 // only when they were on at the first push_off().
@@ -213,5 +214,15 @@ ALWAYS_INLINE void spin_unlock_irqs_off(struct spinlock *lk)
 ALWAYS_INLINE void spin_unlock(struct spinlock *lk)
 {
     spin_unlock_irqs_off(lk);
+    pop_off();
+}
+
+// Panics unless this hart holds no lock: for a function its callers must call without
+// one (it takes locks that come first in the order, or runs destructors).
+ALWAYS_INLINE void assert_no_lock_held(void)
+{
+    push_off();
+    if (this_hart()->noff != 1)
+        lock_held_panic();
     pop_off();
 }

@@ -103,10 +103,11 @@ static uint64_t pte_perm(uint32_t prot)
 }
 
 // True when any page of the range is mapped. Caller holds p->vm_lock.
-static bool any_mapped(pagetable_t pt, uint64_t va, uint64_t npages)
+static bool any_mapped(struct process *p, uint64_t va, uint64_t npages)
 {
+    assert(holding(&p->vm_lock));
     for (uint64_t i = 0; i < npages; i++) {
-        pte_t *pte = vm_walk(pt, va + i * PAGE_SIZE, false);
+        pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, false);
         if (pte && (*pte & PTE_V))
             return true;
     }
@@ -114,10 +115,11 @@ static bool any_mapped(pagetable_t pt, uint64_t va, uint64_t npages)
 }
 
 // Clears and releases the mapped pages of a range. Caller holds p->vm_lock.
-static void unmap_locked(pagetable_t pt, uint64_t va, uint64_t npages)
+static void unmap_locked(struct process *p, uint64_t va, uint64_t npages)
 {
+    assert(holding(&p->vm_lock));
     for (uint64_t i = 0; i < npages; i++) {
-        pte_t *pte = vm_walk(pt, va + i * PAGE_SIZE, false);
+        pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, false);
         if (pte && (*pte & PTE_V)) {
             pte_t old = *pte;
             *pte = 0;
@@ -138,13 +140,14 @@ static long map_locked(struct process *p, uint64_t va, uint64_t npages,
                        uint64_t (*page_pa)(const void *, uint64_t), const void *ctx,
                        uint32_t prot, bool take_ref)
 {
-    if (any_mapped(p->pagetable, va, npages))
+    assert(holding(&p->vm_lock));
+    if (any_mapped(p, va, npages))
         return E_EXIST;
     for (uint64_t i = 0; i < npages; i++) {
         pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, true);
         uint64_t pa = pte ? page_pa(ctx, i) : 0;
         if (!pa) {
-            unmap_locked(p->pagetable, va, i);
+            unmap_locked(p, va, i);
             return E_NOMEM;
         }
         if (take_ref && kalloc_manages(pa))
@@ -179,7 +182,7 @@ long uvm_unmap(struct process *p, uint64_t va, uint64_t len)
         spin_unlock(&p->vm_lock);
         return E_DEAD;
     }
-    unmap_locked(p->pagetable, va, len / PAGE_SIZE);
+    unmap_locked(p, va, len / PAGE_SIZE);
     spin_unlock(&p->vm_lock);
     process_tlb_flush(p, va, len);
     return 0;
@@ -213,6 +216,7 @@ long uvm_protect(struct process *p, uint64_t va, uint64_t len, uint32_t prot)
 // bits), else NULL. Caller holds p->vm_lock.
 static uint8_t *user_byte(struct process *p, uint64_t va, uint64_t need)
 {
+    assert(holding(&p->vm_lock));
     if (va < USER_MIN || va >= USER_MAX || !p->pagetable)
         return NULL;
     pte_t *pte = vm_walk(p->pagetable, va, false);

@@ -3,8 +3,6 @@
 #include "mm/vm.h"
 #include "arch/hart.h"
 #include "lib/assert.h"
-#include "lib/console.h"
-#include "lib/string.h"
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 

@@ -134,7 +134,7 @@ static long start_init(const struct platform *plat, const struct bootargs *args)
         err = h < 0 ? h : push_startup(p, args, (handle_t)h, devices, &startup_va);
     struct thread *t = err ? NULL
                            : thread_create_user(p, entry, startup_va, startup_va,
-                                                PRIO_DEFAULT, ~0UL);
+                                                PRIORITY_DEFAULT, ~0UL);
     if (!err && !t)
         err = E_NOMEM;
     if (t)

@@ -51,10 +51,10 @@ static void destroy(struct kobject *o)
 
 void kobj_reap(void)
 {
+    assert_no_lock_held();  // a destructor takes locks
     for (;;) {
         push_off();
         struct hart *h = this_hart();
-        assert(h->noff == 1);  // a destructor takes locks: none may be held here
         struct kobject *o = h->reap;
         if (o)
             h->reap = o->reap_next;

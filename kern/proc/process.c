@@ -1,11 +1,8 @@
 // Processes (see process.h).
 #include "proc/process.h"
 #include "abi/errno.h"
-#include "boot/harts.h"
 #include "lib/assert.h"
-#include "lib/console.h"
 #include "lib/string.h"
-#include "mm/kalloc.h"
 #include "mm/memlayout.h"
 #include "mm/uvm.h"
 #include "proc/sched.h"
@@ -98,7 +95,7 @@ static void process_teardown(struct process *p)
     uvm_free_user(p, pt);
     spin_lock(&p->lock);
     p->state = P_ZOMBIE;
-    thread_wakeup(&p->waiters);
+    thread_wakeup(&p->waiters, &p->lock);
     spin_unlock(&p->lock);
 }
 

@@ -2,7 +2,6 @@
 // reference, so a region's pages outlive the region for as long as they are mapped.
 #include "proc/region.h"
 #include "lib/assert.h"
-#include "lib/string.h"
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 

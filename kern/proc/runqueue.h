@@ -11,12 +11,11 @@
 // A thread on a queue has t->rq pointing at it; t->rq is NULL when it is on none.
 #pragma once
 
+#include "abi/types.h"
 #include "lib/spinlock.h"
 
-#define PRIO_MIN 0
-#define PRIO_MAX 7
-#define PRIO_DEFAULT 4
-#define PRIO_LEVELS (PRIO_MAX + 1)
+// The priorities are the system interface's (PRIORITY_MIN .. PRIORITY_MAX, abi/types.h).
+#define PRIO_LEVELS (PRIORITY_MAX + 1)
 
 struct thread;
 struct hart;

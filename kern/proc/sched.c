@@ -6,7 +6,6 @@
 #include "dev/timer.h"
 #include "lib/assert.h"
 #include "lib/string.h"
-#include "mm/vm.h"
 #include "proc/process.h"
 #include "proc/usertrap.h"
 
@@ -62,6 +61,7 @@ int sched_queue_length(struct hart *h)
 // Puts t on a run queue. Caller holds t->lock.
 static void enqueue(struct thread *t)
 {
+    assert(holding(&t->lock));
     policy->enqueue(t);
     __atomic_fetch_add(&enqueues, 1, __ATOMIC_RELEASE);
 }
@@ -231,6 +231,7 @@ void sched_yield(void)
 // Caller holds t->lock; h is this hart, whose timer it programs.
 static void sleepq_insert(struct hart *h, struct thread *t)
 {
+    assert(holding(&t->lock));
     struct sleepq *q = &sleepqs[h->index];
     spin_lock(&q->lock);
     struct thread **link = &q->head;

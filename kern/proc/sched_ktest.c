@@ -4,7 +4,6 @@
 #include "boot/harts.h"
 #include "boot/ktest.h"
 #include "dev/timer.h"
-#include "lib/console.h"
 #include "mm/kalloc.h"
 #include "proc/sched.h"
 
@@ -93,7 +92,7 @@ void ktest_sched_spread(void)
     struct thread *workers[MAX_WORKERS];
     spread_seen = 0;
     for (int i = 0; i < n; i++)
-        workers[i] = spawn(spread_worker, (void *)(uint64_t)i, PRIO_DEFAULT, ~0UL);
+        workers[i] = spawn(spread_worker, (void *)(uint64_t)i, PRIORITY_DEFAULT, ~0UL);
     for (int i = 0; i < n; i++) {
         if (!workers[i])
             continue;
@@ -133,8 +132,8 @@ void ktest_sched_preempt(void)
     int target = harts_online() > 1 ? (this_hart()->index + 1) % nharts : this_hart()->index;
     uint64_t mask = 1UL << target;
     preempt_flag = 0;
-    struct thread *spinner = spawn(preempt_spinner, NULL, PRIO_DEFAULT, mask);
-    struct thread *setter = spawn(preempt_setter, NULL, PRIO_DEFAULT, mask);
+    struct thread *spinner = spawn(preempt_spinner, NULL, PRIORITY_DEFAULT, mask);
+    struct thread *setter = spawn(preempt_setter, NULL, PRIORITY_DEFAULT, mask);
     if (setter)
         join(setter);
     if (spinner && join(spinner) != 1)
@@ -162,7 +161,7 @@ void ktest_sched_sleep(void)
     int n = harts_online();
     struct thread *t[MAX_HARTS];
     for (int i = 0; i < n; i++)
-        t[i] = spawn(sleeper, (void *)(uint64_t)i, PRIO_DEFAULT, ~0UL);
+        t[i] = spawn(sleeper, (void *)(uint64_t)i, PRIORITY_DEFAULT, ~0UL);
     for (int i = 0; i < n; i++)
         if (t[i])
             join(t[i]);
@@ -208,19 +207,19 @@ void ktest_sched_priority(void)
     uint64_t mask = 1UL << target;
     // The gatekeeper holds the target hart until all three wait, so the scheduler
     // chooses among them by priority alone.
-    thread_set_priority(me, PRIO_MAX);
+    thread_set_priority(me, PRIORITY_MAX);
     gate_open = 0;
     order_count = 0;
-    struct thread *gate = spawn(gatekeeper, NULL, PRIO_MAX, mask);
-    struct thread *low = spawn(ranked, (void *)1, PRIO_MIN + 1, mask);
-    struct thread *mid = spawn(ranked, (void *)2, PRIO_DEFAULT, mask);
-    struct thread *high = spawn(ranked, (void *)3, PRIO_MAX - 1, mask);
+    struct thread *gate = spawn(gatekeeper, NULL, PRIORITY_MAX, mask);
+    struct thread *low = spawn(ranked, (void *)1, PRIORITY_MIN + 1, mask);
+    struct thread *mid = spawn(ranked, (void *)2, PRIORITY_DEFAULT, mask);
+    struct thread *high = spawn(ranked, (void *)3, PRIORITY_MAX - 1, mask);
     gate_open = 1;
     struct thread *all[] = { gate, low, mid, high };
     for (int i = 0; i < 4; i++)
         if (all[i])
             join(all[i]);
-    thread_set_priority(me, PRIO_DEFAULT);
+    thread_set_priority(me, PRIORITY_DEFAULT);
     if (order_count != 3 || order[0] != 3 || order[1] != 2 || order[2] != 1)
         ktest_fail("threads of priority high, mid, low ran in the order %d %d %d "
                    "(3 = high, 1 = low)", order[0], order[1], order[2]);
@@ -249,7 +248,7 @@ void ktest_sched_affinity(void)
     for (int h = 0; h < nharts; h++)
         if (harts[h].online)
             for (int k = 0; k < 2; k++)
-                t[n++] = spawn(pinned_worker, NULL, PRIO_DEFAULT, 1UL << h);
+                t[n++] = spawn(pinned_worker, NULL, PRIORITY_DEFAULT, 1UL << h);
     for (int i = 0; i < n; i++)
         if (t[i])
             join(t[i]);

@@ -1,6 +1,5 @@
 // System calls for memory: pages in one's own or a child's address space, and regions
 // (see kern/abi/syscalls.list and mm/uvm.h).
-#include "lib/string.h"
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 #include "proc/process.h"

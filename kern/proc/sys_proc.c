@@ -2,9 +2,7 @@
 // Each checks every argument and returns a negative E_* rather than trusting it.
 #include "boot/harts.h"
 #include "dev/power.h"
-#include "dev/timer.h"
 #include "lib/console.h"
-#include "lib/string.h"
 #include "mm/kalloc.h"
 #include "proc/process.h"
 #include "proc/sched.h"
@@ -69,7 +67,7 @@ long sys_thread_create(handle_t process, uint64_t entry, uint64_t stack, uint64_
     long err = get_process(process, RIGHT_THREAD, &p);
     if (err)
         return err;
-    struct thread *t = thread_create_user(p, entry, stack, arg, PRIO_DEFAULT, ~0UL);
+    struct thread *t = thread_create_user(p, entry, stack, arg, PRIORITY_DEFAULT, ~0UL);
     kobj_put(&p->obj);
     if (!t)
         return E_LIMIT;

@@ -4,7 +4,6 @@
 #include "proc/thread.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
-#include "lib/console.h"
 #include "lib/string.h"
 #include "mm/kalloc.h"
 #include "proc/process.h"
@@ -48,7 +47,7 @@ static void thread_start(void)
 // the creator, or NULL.
 static struct thread *thread_alloc(const char *name, int priority, uint64_t affinity)
 {
-    if (priority < PRIO_MIN || priority > PRIO_MAX || affinity == 0)
+    if (priority < PRIORITY_MIN || priority > PRIORITY_MAX || affinity == 0)
         return NULL;
     uint8_t *stack = kalloc_page();
     if (!stack)
@@ -153,7 +152,7 @@ void thread_exit(long value)
     // threads_lock first: a joiner checks the state under it, so the wakeup
     // cannot fall between its check and its sleep.
     spin_lock(&threads_lock);
-    thread_wakeup(&t->joiners);
+    thread_wakeup(&t->joiners, &threads_lock);
     spin_lock(&t->lock);
     t->exit_value = value;
     t->state = T_ZOMBIE;
@@ -234,8 +233,9 @@ void thread_sleep_on(struct waitq *wq, struct spinlock *lk)
     }
 }
 
-void thread_wakeup(struct waitq *wq)
+void thread_wakeup(struct waitq *wq, struct spinlock *lk)
 {
+    assert(holding(lk));
     struct thread *t;
     while ((t = wq->head) != NULL) {
         wq->head = t->wq_next;
@@ -250,7 +250,7 @@ void thread_wakeup(struct waitq *wq)
 
 int thread_set_priority(struct thread *t, int priority)
 {
-    if (priority < PRIO_MIN || priority > PRIO_MAX)
+    if (priority < PRIORITY_MIN || priority > PRIORITY_MAX)
         return -1;
     spin_lock(&t->lock);
     sched_requeue(t, priority, t->affinity);

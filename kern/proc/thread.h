@@ -65,7 +65,7 @@ struct thread {
     // change only with t->lock held as well, off any queue):
     struct runqueue *rq;     // the run queue holding it, or NULL
     struct thread *rq_next, *rq_prev;
-    int priority;            // PRIO_MIN .. PRIO_MAX, larger runs first
+    int priority;            // PRIORITY_MIN .. PRIORITY_MAX, larger runs first
     uint64_t affinity;       // bit i set: may run on harts[i]
 
     // Owned by the thread itself (or its creator before it runs):
@@ -98,8 +98,8 @@ void thread_destroy(struct thread *t);  // from kobj_put: the last reference wen
 // wq and the condition; it is released while asleep and held again on return. A killed
 // thread does not sleep: callers check their condition and thread_killed() in a loop.
 void thread_sleep_on(struct waitq *wq, struct spinlock *lk);
-// Wakes every thread asleep on wq. Caller holds the lock that guards wq.
-void thread_wakeup(struct waitq *wq);
+// Wakes every thread asleep on wq. Caller holds lk, the lock that guards wq.
+void thread_wakeup(struct waitq *wq, struct spinlock *lk);
 // 0, or -1 for a priority out of range / an empty mask. A thread moved off its hart
 // by its new mask moves at once when it is the caller, at its next switch otherwise.
 int thread_set_priority(struct thread *t, int priority);
