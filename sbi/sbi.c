@@ -10,9 +10,8 @@ static struct {
     bool time, ipi, rfence, hsm, srst;
 } sbi;
 
-struct sbiret sbi_ecall(long ext, long fid, unsigned long a0, unsigned long a1,
-                        unsigned long a2, unsigned long a3, unsigned long a4,
-                        unsigned long a5)
+struct sbiret sbi_ecall(long ext, long fid, unsigned long a0, unsigned long a1, unsigned long a2,
+                        unsigned long a3, unsigned long a4, unsigned long a5)
 {
     register unsigned long r_a0 asm("a0") = a0;
     register unsigned long r_a1 asm("a1") = a1;
@@ -137,8 +136,7 @@ static long legacy_mask(unsigned long hart_mask, unsigned long base, unsigned lo
 struct sbiret sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base)
 {
     if (sbi.ipi)
-        return sbi_ecall(SBI_EXT_IPI, SBI_IPI_SEND_IPI, hart_mask, hart_mask_base,
-                         0, 0, 0, 0);
+        return sbi_ecall(SBI_EXT_IPI, SBI_IPI_SEND_IPI, hart_mask, hart_mask_base, 0, 0, 0, 0);
     unsigned long mask;
     long err = legacy_mask(hart_mask, hart_mask_base, &mask);
     if (!err)
@@ -148,9 +146,8 @@ struct sbiret sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base
 
 // ---- RFENCE -------------------------------------------------------------------------
 
-static struct sbiret rfence(long fid, long legacy_ext, unsigned long hart_mask,
-                            unsigned long base, unsigned long start, unsigned long size,
-                            unsigned long asid)
+static struct sbiret rfence(long fid, long legacy_ext, unsigned long hart_mask, unsigned long base,
+                            unsigned long start, unsigned long size, unsigned long asid)
 {
     if (sbi.rfence)
         return sbi_ecall(SBI_EXT_RFENCE, fid, hart_mask, base, start, size, asid, 0);
@@ -170,12 +167,11 @@ struct sbiret sbi_remote_fence_i(unsigned long hart_mask, unsigned long hart_mas
 struct sbiret sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base,
                                     unsigned long start, unsigned long size)
 {
-    return rfence(SBI_RFENCE_REMOTE_SFENCE_VMA, SBI_EXT_LEGACY_REMOTE_SFENCE_VMA,
-                  hart_mask, hart_mask_base, start, size, 0);
+    return rfence(SBI_RFENCE_REMOTE_SFENCE_VMA, SBI_EXT_LEGACY_REMOTE_SFENCE_VMA, hart_mask,
+                  hart_mask_base, start, size, 0);
 }
 
-struct sbiret sbi_remote_sfence_vma_asid(unsigned long hart_mask,
-                                         unsigned long hart_mask_base,
+struct sbiret sbi_remote_sfence_vma_asid(unsigned long hart_mask, unsigned long hart_mask_base,
                                          unsigned long start, unsigned long size,
                                          unsigned long asid)
 {
@@ -192,8 +188,7 @@ bool sbi_has_hsm(void)
     return sbi.hsm;
 }
 
-struct sbiret sbi_hart_start(unsigned long hartid, unsigned long start_addr,
-                             unsigned long opaque)
+struct sbiret sbi_hart_start(unsigned long hartid, unsigned long start_addr, unsigned long opaque)
 {
     if (!sbi.hsm)
         return no_hsm;
@@ -219,8 +214,8 @@ struct sbiret sbi_hart_get_status(unsigned long hartid)
 struct sbiret sbi_system_reset(unsigned long reset_type, unsigned long reset_reason)
 {
     if (sbi.srst) {
-        struct sbiret r = sbi_ecall(SBI_EXT_SRST, SBI_SRST_SYSTEM_RESET, reset_type,
-                                    reset_reason, 0, 0, 0, 0);
+        struct sbiret r =
+            sbi_ecall(SBI_EXT_SRST, SBI_SRST_SYSTEM_RESET, reset_type, reset_reason, 0, 0, 0, 0);
         if (r.error != SBI_ERR_NOT_SUPPORTED)
             return r;
     }

@@ -20,22 +20,22 @@
 // ---- the spec's IDs, in the spec's order -----------------------------------------
 
 // Extension IDs (a7).
-#define SBI_EXT_LEGACY_SET_TIMER       0x00
-#define SBI_EXT_LEGACY_CONSOLE_PUTCHAR 0x01
-#define SBI_EXT_LEGACY_CONSOLE_GETCHAR 0x02
-#define SBI_EXT_LEGACY_CLEAR_IPI       0x03
-#define SBI_EXT_LEGACY_SEND_IPI        0x04
-#define SBI_EXT_LEGACY_REMOTE_FENCE_I  0x05
+#define SBI_EXT_LEGACY_SET_TIMER              0x00
+#define SBI_EXT_LEGACY_CONSOLE_PUTCHAR        0x01
+#define SBI_EXT_LEGACY_CONSOLE_GETCHAR        0x02
+#define SBI_EXT_LEGACY_CLEAR_IPI              0x03
+#define SBI_EXT_LEGACY_SEND_IPI               0x04
+#define SBI_EXT_LEGACY_REMOTE_FENCE_I         0x05
 #define SBI_EXT_LEGACY_REMOTE_SFENCE_VMA      0x06
 #define SBI_EXT_LEGACY_REMOTE_SFENCE_VMA_ASID 0x07
-#define SBI_EXT_LEGACY_SHUTDOWN        0x08
-#define SBI_EXT_BASE   0x10
-#define SBI_EXT_TIME   0x54494D45  // "TIME"
-#define SBI_EXT_IPI    0x735049    // "sPI"
-#define SBI_EXT_RFENCE 0x52464E43  // "RFNC"
-#define SBI_EXT_HSM    0x48534D    // "HSM"
-#define SBI_EXT_SRST   0x53525354  // "SRST"
-#define SBI_EXT_DBCN   0x4442434E  // "DBCN"
+#define SBI_EXT_LEGACY_SHUTDOWN               0x08
+#define SBI_EXT_BASE                          0x10
+#define SBI_EXT_TIME                          0x54494D45  // "TIME"
+#define SBI_EXT_IPI                           0x735049    // "sPI"
+#define SBI_EXT_RFENCE                        0x52464E43  // "RFNC"
+#define SBI_EXT_HSM                           0x48534D    // "HSM"
+#define SBI_EXT_SRST                          0x53525354  // "SRST"
+#define SBI_EXT_DBCN                          0x4442434E  // "DBCN"
 
 // Base extension function IDs (a6).
 #define SBI_BASE_GET_SPEC_VERSION 0
@@ -53,9 +53,9 @@
 #define SBI_IPI_SEND_IPI 0
 
 // RFENCE.
-#define SBI_RFENCE_REMOTE_FENCE_I          0
-#define SBI_RFENCE_REMOTE_SFENCE_VMA       1
-#define SBI_RFENCE_REMOTE_SFENCE_VMA_ASID  2
+#define SBI_RFENCE_REMOTE_FENCE_I         0
+#define SBI_RFENCE_REMOTE_SFENCE_VMA      1
+#define SBI_RFENCE_REMOTE_SFENCE_VMA_ASID 2
 
 // HSM.
 #define SBI_HSM_HART_START      0
@@ -64,26 +64,26 @@
 #define SBI_HSM_HART_SUSPEND    3
 
 // HSM hart states (sbi_hart_get_status).
-#define SBI_HSM_STARTED        0
-#define SBI_HSM_STOPPED        1
-#define SBI_HSM_START_PENDING  2
-#define SBI_HSM_STOP_PENDING   3
-#define SBI_HSM_SUSPENDED      4
+#define SBI_HSM_STARTED       0
+#define SBI_HSM_STOPPED       1
+#define SBI_HSM_START_PENDING 2
+#define SBI_HSM_STOP_PENDING  3
+#define SBI_HSM_SUSPENDED     4
 
 // SRST.
-#define SBI_SRST_SYSTEM_RESET 0
+#define SBI_SRST_SYSTEM_RESET     0
 #define SBI_SRST_TYPE_SHUTDOWN    0
 #define SBI_SRST_TYPE_COLD_REBOOT 1
 #define SBI_SRST_TYPE_WARM_REBOOT 2
-#define SBI_SRST_REASON_NONE    0
-#define SBI_SRST_REASON_FAILURE 1
+#define SBI_SRST_REASON_NONE      0
+#define SBI_SRST_REASON_FAILURE   1
 
 // Implementation IDs (sbi_get_impl_id).
 #define SBI_IMPL_BBL     0
 #define SBI_IMPL_OPENSBI 1
 
 // Error codes (sbiret.error).
-#define SBI_SUCCESS                0
+#define SBI_SUCCESS               0
 #define SBI_ERR_FAILED            -1
 #define SBI_ERR_NOT_SUPPORTED     -2
 #define SBI_ERR_INVALID_PARAM     -3
@@ -100,9 +100,8 @@ struct sbiret {
     long value;
 };
 
-struct sbiret sbi_ecall(long ext, long fid, unsigned long a0, unsigned long a1,
-                        unsigned long a2, unsigned long a3, unsigned long a4,
-                        unsigned long a5);
+struct sbiret sbi_ecall(long ext, long fid, unsigned long a0, unsigned long a1, unsigned long a2,
+                        unsigned long a3, unsigned long a4, unsigned long a5);
 
 // Probes the extensions once; the wrappers below read what it found.
 void sbi_init(void);
@@ -130,15 +129,13 @@ struct sbiret sbi_send_ipi(unsigned long hart_mask, unsigned long hart_mask_base
 struct sbiret sbi_remote_fence_i(unsigned long hart_mask, unsigned long hart_mask_base);
 struct sbiret sbi_remote_sfence_vma(unsigned long hart_mask, unsigned long hart_mask_base,
                                     unsigned long start, unsigned long size);
-struct sbiret sbi_remote_sfence_vma_asid(unsigned long hart_mask,
-                                         unsigned long hart_mask_base,
+struct sbiret sbi_remote_sfence_vma_asid(unsigned long hart_mask, unsigned long hart_mask_base,
                                          unsigned long start, unsigned long size,
                                          unsigned long asid);
 
 // HSM: the hart starts in S-mode at start_addr (physical, MMU off) with
 // a0 = its hart id and a1 = opaque.
-struct sbiret sbi_hart_start(unsigned long hartid, unsigned long start_addr,
-                             unsigned long opaque);
+struct sbiret sbi_hart_start(unsigned long hartid, unsigned long start_addr, unsigned long opaque);
 struct sbiret sbi_hart_stop(void);  // returns only on failure
 struct sbiret sbi_hart_get_status(unsigned long hartid);
 bool sbi_has_hsm(void);

@@ -68,8 +68,7 @@ static inline bool check_str(const char *a, const char *b, const char *ea, const
     if (a == b || (a && b && strcmp(a, b) == 0))
         return true;
     if (check_failure(file, line))
-        printf("%s == %s: got \"%s\", want \"%s\"\n", ea, eb, a ? a : "(NULL)",
-               b ? b : "(NULL)");
+        printf("%s == %s: got \"%s\", want \"%s\"\n", ea, eb, a ? a : "(NULL)", b ? b : "(NULL)");
     return false;
 }
 

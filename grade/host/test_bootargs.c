@@ -203,7 +203,7 @@ static void test_parse_number(void)
     check_number("99999999999999999999", false, 0);
     check_number("0x10000000000000000", false, 0);
     check_number("0x1_0000_0000_0000_0000", false, 0);
-    check_number("17179869184g", false, 0);  // 2^34 << 30 = 2^64
+    check_number("17179869184g", false, 0);        // 2^34 << 30 = 2^64
     check_number("18014398509481984k", false, 0);  // 2^54 << 10
     check_number("0xffffffffffffffffk", false, 0);
 

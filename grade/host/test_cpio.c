@@ -15,8 +15,8 @@
 #include "lib/elf.h"
 #include "lib/string.h"
 
-#define S_REG 0100644
-#define S_DIR 0040755
+#define S_REG       0100644
+#define S_DIR       0040755
 #define HEADER_SIZE 110
 
 struct archive {
@@ -39,8 +39,9 @@ static void add_entry(struct archive *a, const char *name, uint32_t mode, const 
                       uint32_t size, bool upper)
 {
     uint32_t namesize = (uint32_t)strlen(name) + 1;
-    uint32_t fields[13] = { (uint32_t)a->count + 1, mode, 0, 0, 1, 0, size, 0, 0, 0, 0,
-                            namesize, 0 };
+    uint32_t fields[13] = {
+        (uint32_t)a->count + 1, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, namesize, 0
+    };
     a->start[a->count] = a->size;
     char *h = (char *)a->bytes + a->size;
     memcpy(h, "070701", 6);
@@ -124,8 +125,7 @@ static void test_find(void)
 
     const char *missing[] = { "sh", "ini", "initx", "", "/init", "bin/", "TRAILER!!!", "ghost" };
     for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)
-        if (!CHECK_EQ_INT(cpio_find(a.bytes, a.size, missing[i], &f), E_NOENT) &&
-            check_reporting())
+        if (!CHECK_EQ_INT(cpio_find(a.bytes, a.size, missing[i], &f), E_NOENT) && check_reporting())
             printf("  (looking for \"%s\")\n", missing[i]);
     CHECK_EQ_INT(cpio_find(a.bytes, a.size, NULL, &f), E_INVAL);
 }

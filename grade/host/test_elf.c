@@ -173,8 +173,7 @@ static void test_truncated(void)
     struct elf_segment s;
     for (uint64_t n = 0; n < im.size; n++) {
         if (!CHECK_EQ_INT(check_copy(im.bytes, n, NULL), E_INVAL) && check_reporting())
-            printf("  (truncated to %lu of %lu bytes)\n", (unsigned long)n,
-                   (unsigned long)im.size);
+            printf("  (truncated to %lu of %lu bytes)\n", (unsigned long)n, (unsigned long)im.size);
         int r0 = segment_copy(im.bytes, n, 0, &s), r1 = segment_copy(im.bytes, n, 1, &s);
         CHECK(r0 == E_INVAL || r0 == 1);
         CHECK(r1 == E_INVAL || r1 == 1);
@@ -187,8 +186,8 @@ static void test_truncated(void)
 // One broken field at a time; each must make elf_check fail.
 struct breakage {
     const char *what;
-    int at;          // byte offset in the image; < 0: in program header -at - 1 ...
-    int field;       // ... at this offset within it
+    int at;     // byte offset in the image; < 0: in program header -at - 1 ...
+    int field;  // ... at this offset within it
     int bytes;
     uint64_t value;
 };
@@ -307,8 +306,8 @@ static void check_program(const char *path, const uint8_t *image, uint64_t size)
     for (i = 0; (r = elf_segment(image, size, i, &s)) == 1; i++) {
         if (i == 0)
             CHECK_EQ_INT(entry, s.vaddr);  // user.ld puts _start first, at the program's base
-        CHECK_EQ_INT(s.vaddr % 4096, 0);  // a segment per page range
-        CHECK(s.vaddr >= last_end);       // in order, never sharing a page
+        CHECK_EQ_INT(s.vaddr % 4096, 0);   // a segment per page range
+        CHECK(s.vaddr >= last_end);        // in order, never sharing a page
         last_end = (s.vaddr + s.memsz + 4095) & ~4095ULL;
         CHECK(s.prot == (PROT_READ | PROT_EXEC) || s.prot == PROT_READ ||
               s.prot == (PROT_READ | PROT_WRITE));

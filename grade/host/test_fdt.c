@@ -31,8 +31,16 @@
 
 // The header's fields, in 32-bit words (Devicetree Specification 5.2).
 enum header_field {
-    H_MAGIC, H_TOTALSIZE, H_OFF_STRUCT, H_OFF_STRINGS, H_OFF_RSVMAP, H_VERSION,
-    H_LAST_COMP_VERSION, H_BOOT_CPUID, H_SIZE_STRINGS, H_SIZE_STRUCT,
+    H_MAGIC,
+    H_TOTALSIZE,
+    H_OFF_STRUCT,
+    H_OFF_STRINGS,
+    H_OFF_RSVMAP,
+    H_VERSION,
+    H_LAST_COMP_VERSION,
+    H_BOOT_CPUID,
+    H_SIZE_STRINGS,
+    H_SIZE_STRUCT,
 };
 #define HEADER_SIZE 40
 
@@ -169,8 +177,8 @@ static void prop_cell_array(struct writer *w, const char *name, const uint32_t *
 }
 
 // prop_cells(w, "reg", 0, 0x80000000, 0, 0x8000000): a property of 32-bit cells.
-#define prop_cells(w, name, ...)                                          \
-    prop_cell_array((w), (name), (const uint32_t[]){ __VA_ARGS__ },      \
+#define prop_cells(w, name, ...)                                                                   \
+    prop_cell_array((w), (name), (const uint32_t[]){ __VA_ARGS__ },                                \
                     sizeof((const uint32_t[]){ __VA_ARGS__ }) / 4)
 
 static void prop_u32(struct writer *w, const char *name, uint32_t v)
@@ -209,9 +217,10 @@ static struct blob finish_raw(const struct writer *w, enum layout layout)
     b.data = calloc(1, b.size);
     need(b.data != NULL, "out of memory");
     uint32_t header[10] = {
-        [H_MAGIC] = FDT_MAGIC, [H_TOTALSIZE] = b.size, [H_OFF_STRUCT] = b.struct_off,
-        [H_OFF_STRINGS] = b.strings_off, [H_OFF_RSVMAP] = HEADER_SIZE, [H_VERSION] = 17,
-        [H_LAST_COMP_VERSION] = 16, [H_SIZE_STRINGS] = b.strings_size,
+        [H_MAGIC] = FDT_MAGIC,           [H_TOTALSIZE] = b.size,
+        [H_OFF_STRUCT] = b.struct_off,   [H_OFF_STRINGS] = b.strings_off,
+        [H_OFF_RSVMAP] = HEADER_SIZE,    [H_VERSION] = 17,
+        [H_LAST_COMP_VERSION] = 16,      [H_SIZE_STRINGS] = b.strings_size,
         [H_SIZE_STRUCT] = b.struct_size,
     };
     for (int i = 0; i < 10; i++)
@@ -253,7 +262,7 @@ static uint8_t *copy_prefix(const struct blob *b, uint32_t len)
 // accepted, this is where a wild read would show.
 static int touch_node(const struct fdt_node *n, void *ctx)
 {
-    static const char *const names[] = { "reg", "compatible", "status", "phandle",
+    static const char *const names[] = { "reg",       "compatible",          "status",  "phandle",
                                          "riscv,isa", "interrupts-extended", "bootargs" };
     unsigned long *sum = ctx;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -331,30 +340,30 @@ static int parse_blob(const struct blob *b, struct platform *p, char *err, int e
 // ---- a QEMU-virt-like tree ----------------------------------------------------------------
 
 struct virt {
-    int nharts;              // cpu@0 .. cpu@nharts-1; hart ids first_hartid upwards
+    int nharts;  // cpu@0 .. cpu@nharts-1; hart ids first_hartid upwards
     uint64_t first_hartid;
-    uint32_t no_sstc;        // bit i: hart i's riscv,isa lacks _sstc
-    uint32_t disabled;       // bit i: hart i has status = "disabled"
-    bool plic_reversed;      // the PLIC lists the contexts last hart first
-    bool s_mode_first;       // each hart's <intc 9> comes before its <intc 11>
+    uint32_t no_sstc;    // bit i: hart i's riscv,isa lacks _sstc
+    uint32_t disabled;   // bit i: hart i has status = "disabled"
+    bool plic_reversed;  // the PLIC lists the contexts last hart first
+    bool s_mode_first;   // each hart's <intc 9> comes before its <intc 11>
     uint64_t mem_size;
-    const char *bootargs;    // NULL: no bootargs property
-    int initrd_cells;        // linux,initrd-start/end in 1 or 2 cells; 0: none
+    const char *bootargs;  // NULL: no bootargs property
+    int initrd_cells;      // linux,initrd-start/end in 1 or 2 cells; 0: none
     uint64_t initrd_start, initrd_end;
-    bool timebase_64;        // timebase-frequency in two cells
-    bool nops;               // FDT_NOP tokens scattered through the structure block
+    bool timebase_64;  // timebase-frequency in two cells
+    bool nops;         // FDT_NOP tokens scattered through the structure block
     bool no_memory, no_cpus, no_timebase;
 };
 
-#define VIRT_UART      0x10000000
-#define VIRT_PLIC      0x0c000000
-#define VIRT_TEST      0x00100000
-#define VIRT_RAM       0x80000000
-#define VIRT_TIMEBASE  10000000
-#define PLIC_PHANDLE   3
-#define RSV_BASE       0x87e00000
-#define RSV_SIZE       0x1000
-#define OPENSBI_SIZE   0x40000
+#define VIRT_UART     0x10000000
+#define VIRT_PLIC     0x0c000000
+#define VIRT_TEST     0x00100000
+#define VIRT_RAM      0x80000000
+#define VIRT_TIMEBASE 10000000
+#define PLIC_PHANDLE  3
+#define RSV_BASE      0x87e00000
+#define RSV_SIZE      0x1000
+#define OPENSBI_SIZE  0x40000
 
 static uint32_t intc_phandle(int hart)
 {
@@ -378,9 +387,9 @@ static void write_cpu(struct writer *w, const struct virt *v, int i)
     prop_str(w, "status", v->disabled & (1u << i) ? "disabled" : "okay");
     prop_str(w, "compatible", "riscv");
     maybe_nop(w, v);
-    prop_str(w, "riscv,isa", v->no_sstc & (1u << i)
-                                 ? "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb"
-                                 : "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb_sstc");
+    prop_str(w, "riscv,isa",
+             v->no_sstc & (1u << i) ? "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb"
+                                    : "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb_sstc");
     prop_str(w, "mmu-type", "riscv,sv48");
     begin_node(w, "interrupt-controller");
     prop_u32(w, "#interrupt-cells", 1);
@@ -518,8 +527,7 @@ static struct blob build_virt(const struct virt *v, enum layout layout)
     if (!v->no_memory) {
         begin_node(w, "memory@80000000");
         prop_str(w, "device_type", "memory");
-        prop_cells(w, "reg", 0, VIRT_RAM, (uint32_t)(v->mem_size >> 32),
-                   (uint32_t)v->mem_size);
+        prop_cells(w, "reg", 0, VIRT_RAM, (uint32_t)(v->mem_size >> 32), (uint32_t)v->mem_size);
         end_node(w);
     }
     if (!v->no_cpus)
@@ -543,8 +551,12 @@ static struct blob build_virt(const struct virt *v, enum layout layout)
 }
 
 static const struct virt virt_default = {
-    .nharts = 4, .mem_size = 256 << 20, .bootargs = "ktest=all sched=global",
-    .initrd_cells = 2, .initrd_start = 0x88000000, .initrd_end = 0x88123456,
+    .nharts = 4,
+    .mem_size = 256 << 20,
+    .bootargs = "ktest=all sched=global",
+    .initrd_cells = 2,
+    .initrd_start = 0x88000000,
+    .initrd_end = 0x88123456,
 };
 
 // Every field of p against what build_virt(v) wrote.
@@ -627,8 +639,8 @@ static void test_virt_trees(void)
     }
 
     v = virt_default;
-    v.no_sstc = 0x5;  // harts 0 and 2 lack Sstc
-    v.disabled = 0x2;  // hart 1 is not to be started
+    v.no_sstc = 0x5;     // harts 0 and 2 lack Sstc
+    v.disabled = 0x2;    // hart 1 is not to be started
     v.first_hartid = 1;  // hart ids need not start at 0
     check_virt_tree(&v);
 
@@ -919,12 +931,18 @@ static void test_bad_headers(void)
         enum header_field field;
         uint32_t value;
     } layout_errors[] = {
-        { H_OFF_STRUCT, 0xffffffff },   { H_OFF_STRUCT, 0xfffffff0 },
-        { H_OFF_STRINGS, 0xffffffff },  { H_OFF_STRINGS, 0xfffffff0 },
-        { H_SIZE_STRUCT, 0xffffffff },  { H_SIZE_STRUCT, 0xfffffffc },
-        { H_SIZE_STRINGS, 0xffffffff }, { H_SIZE_STRINGS, 0x80000000 },
-        { H_OFF_RSVMAP, 0xffffffff },   { H_OFF_RSVMAP, 0xfffffff8 },
-        { H_OFF_RSVMAP, 0 },            { H_OFF_RSVMAP, 32 },  // inside the header
+        { H_OFF_STRUCT, 0xffffffff },
+        { H_OFF_STRUCT, 0xfffffff0 },
+        { H_OFF_STRINGS, 0xffffffff },
+        { H_OFF_STRINGS, 0xfffffff0 },
+        { H_SIZE_STRUCT, 0xffffffff },
+        { H_SIZE_STRUCT, 0xfffffffc },
+        { H_SIZE_STRINGS, 0xffffffff },
+        { H_SIZE_STRINGS, 0x80000000 },
+        { H_OFF_RSVMAP, 0xffffffff },
+        { H_OFF_RSVMAP, 0xfffffff8 },
+        { H_OFF_RSVMAP, 0 },
+        { H_OFF_RSVMAP, 32 },               // inside the header
         { H_OFF_RSVMAP, HEADER_SIZE + 4 },  // misaligned
     };
     for (size_t i = 0; i < sizeof layout_errors / sizeof layout_errors[0]; i++)
@@ -941,10 +959,8 @@ static void test_bad_headers(void)
     // Each block one word or byte past the end.
     CHECK_EQ_INT(open_with_header(&b, H_OFF_STRUCT, size - b.struct_size + 4), FDT_ERR_LAYOUT);
     CHECK_EQ_INT(open_with_header(&b, H_SIZE_STRUCT, size - b.struct_off + 4), FDT_ERR_LAYOUT);
-    CHECK_EQ_INT(open_with_header(&b, H_OFF_STRINGS, size - b.strings_size + 1),
-                 FDT_ERR_LAYOUT);
-    CHECK_EQ_INT(open_with_header(&b, H_SIZE_STRINGS, size - b.strings_off + 1),
-                 FDT_ERR_LAYOUT);
+    CHECK_EQ_INT(open_with_header(&b, H_OFF_STRINGS, size - b.strings_size + 1), FDT_ERR_LAYOUT);
+    CHECK_EQ_INT(open_with_header(&b, H_SIZE_STRINGS, size - b.strings_off + 1), FDT_ERR_LAYOUT);
     CHECK_EQ_INT(open_with_header(&b, H_OFF_STRUCT, b.struct_off + 2), FDT_ERR_LAYOUT);
     CHECK_EQ_INT(open_with_header(&b, H_OFF_STRUCT, b.struct_off + 1), FDT_ERR_LAYOUT);
     CHECK_EQ_INT(open_with_header(&b, H_SIZE_STRUCT, b.struct_size - 1), FDT_ERR_LAYOUT);
@@ -1223,8 +1239,7 @@ static void check_virt_refused(const struct virt *v, const char *word, const cha
 }
 
 // A root with the given memory reg (2 + 2 cells), a hart, and what extra() adds.
-static struct blob minimal_tree(const uint32_t *reg, int reg_cells,
-                                void (*extra)(struct writer *w))
+static struct blob minimal_tree(const uint32_t *reg, int reg_cells, void (*extra)(struct writer *w))
 {
     struct writer *w = malloc(sizeof *w);
     writer_init(w);
@@ -1425,16 +1440,13 @@ static uint32_t rng(void)  // xorshift64*: the same sequence on every run
 // One random change: a bit, a byte, or a word set to a value a parser finds interesting.
 static void mutate(uint8_t *buf, uint32_t size)
 {
-    static const uint32_t words[] = { 0, 1, 2, 3, 4, 5, 8, 9, 0x10, 0x7fffffff, 0x80000000,
-                                      0xfffffffc, 0xffffffff, FDT_MAGIC };
+    static const uint32_t words[] = { 0,          1,          2,          3,        4,
+                                      5,          8,          9,          0x10,     0x7fffffff,
+                                      0x80000000, 0xfffffffc, 0xffffffff, FDT_MAGIC };
     uint32_t off = rng() % size;
     switch (rng() % 4) {
-    case 0:
-        buf[off] ^= 1u << (rng() % 8);
-        break;
-    case 1:
-        buf[off] = (uint8_t)rng();
-        break;
+    case 0: buf[off] ^= 1u << (rng() % 8); break;
+    case 1: buf[off] = (uint8_t)rng(); break;
     case 2:
         if (rng() % 4 == 0)
             off = 4 * (rng() % 10);  // a header field
@@ -1482,8 +1494,8 @@ static void test_mutations(const struct blob *b, int iterations)
 
 struct expect {
     const char *path;
-    int harts;        // -1: not checked
-    long mem_mib;     // -1: not checked
+    int harts;     // -1: not checked
+    long mem_mib;  // -1: not checked
 };
 
 static struct blob load_dtb(const char *path)

@@ -53,9 +53,35 @@ static bool compare(const char *fmt, ...)
 // ---- the integer matrix ---------------------------------------------------------------
 
 static const uint64_t edge_values[] = {
-    0, 1, 7, 8, 9, 10, 15, 16, 42, 100, 127, 128, 255, 256, 32767, 32768, 65535, 65536,
-    1234567890123ull, (uint64_t)-1, (uint64_t)-42, (uint64_t)-128, (uint64_t)-129,
-    INT_MAX, (uint64_t)INT_MIN, UINT_MAX, 0x80000000ull, LLONG_MAX, (uint64_t)LLONG_MIN,
+    0,
+    1,
+    7,
+    8,
+    9,
+    10,
+    15,
+    16,
+    42,
+    100,
+    127,
+    128,
+    255,
+    256,
+    32767,
+    32768,
+    65535,
+    65536,
+    1234567890123ull,
+    (uint64_t)-1,
+    (uint64_t)-42,
+    (uint64_t)-128,
+    (uint64_t)-129,
+    INT_MAX,
+    (uint64_t)INT_MIN,
+    UINT_MAX,
+    0x80000000ull,
+    LLONG_MAX,
+    (uint64_t)LLONG_MIN,
     ULLONG_MAX,
 };
 
@@ -100,14 +126,12 @@ static void test_integer_matrix(void)
             for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++)
                 for (size_t p = 0; p < sizeof precisions / sizeof precisions[0]; p++)
                     for (size_t l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
-                        snprintf(fmt, sizeof fmt, "%%%s%s%s%s%c", flags, widths[w],
-                                 precisions[p], lengths[l], *conv);
-                        for (size_t v = 0; v < sizeof edge_values / sizeof edge_values[0];
-                             v++)
+                        snprintf(fmt, sizeof fmt, "%%%s%s%s%s%c", flags, widths[w], precisions[p],
+                                 lengths[l], *conv);
+                        for (size_t v = 0; v < sizeof edge_values / sizeof edge_values[0]; v++)
                             if (!compare_integer(fmt, lengths[l], *conv, edge_values[v]) &&
                                 check_reporting())
-                                printf("  value 0x%llx\n",
-                                       (unsigned long long)edge_values[v]);
+                                printf("  value 0x%llx\n", (unsigned long long)edge_values[v]);
                     }
         }
     }
@@ -198,7 +222,7 @@ static void test_truncation(void)
         memset(lbuf, '#', sizeof lbuf);
         int n = format(buf, (size_t)size, "%s=%d (%#x)", "answer", 42, 42u);
         snprintf(lbuf, (size_t)size, "%s=%d (%#x)", "answer", 42, 42u);
-        CHECK_EQ_INT(n, len);  // the full length, whatever fits
+        CHECK_EQ_INT(n, len);                       // the full length, whatever fits
         CHECK(memcmp(buf, lbuf, sizeof buf) == 0);  // the same bytes as C, '#' beyond
         if (size == 0) {
             CHECK_EQ_INT(buf[0], '#');  // nothing written

@@ -10,7 +10,7 @@
 #include "check.h"
 #include "lib/string.h"
 
-#define AREA 320
+#define AREA  320
 #define GUARD 0xa5
 
 static uint8_t area[AREA], want[AREA];
@@ -27,8 +27,7 @@ static void compare(const char *what, size_t dst, size_t src, size_t n)
     for (int i = 0; i < AREA; i++) {
         if (!CHECK_EQ_INT(area[i], want[i])) {
             if (check_reporting())
-                printf("  %s dst +%zu src +%zu len %zu: byte %d differs\n", what, dst, src, n,
-                       i);
+                printf("  %s dst +%zu src +%zu len %zu: byte %d differs\n", what, dst, src, n, i);
             return;
         }
     }

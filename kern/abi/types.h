@@ -49,14 +49,14 @@ typedef int32_t handle_t;
 
 // What sys_stats fills in.
 struct sys_stats {
-    uint64_t free_pages;      // pages the page allocator has free now
-    uint64_t total_pages;     // pages it had at boot
-    uint64_t handles;         // handle table entries in use, all processes
-    uint64_t threads;         // threads that exist (any state but unused)
-    uint64_t processes;       // processes that exist
-    uint64_t nharts;          // harts online
+    uint64_t free_pages;        // pages the page allocator has free now
+    uint64_t total_pages;       // pages it had at boot
+    uint64_t handles;           // handle table entries in use, all processes
+    uint64_t threads;           // threads that exist (any state but unused)
+    uint64_t processes;         // processes that exist
+    uint64_t nharts;            // harts online
     uint64_t context_switches;  // summed over all harts
-    uint64_t ticks;           // timer interrupts, summed over all harts
+    uint64_t ticks;             // timer interrupts, summed over all harts
 };
 _Static_assert(sizeof(struct sys_stats) == 64, "struct sys_stats is part of the ABI");
 
@@ -77,15 +77,15 @@ _Static_assert(sizeof(struct hart_stats) == 80, "struct hart_stats is part of th
 
 // What a new process finds at the address its first thread gets in a0: written by
 // whoever builds the process (the kernel for init, user/lib's spawn for the rest).
-#define STARTUP_MAGIC 0x5368757474ULL  // "Shutt"
+#define STARTUP_MAGIC       0x5368757474ULL  // "Shutt"
 #define STARTUP_MAX_HANDLES 8
 struct startup {
     uint64_t magic;
     uint64_t argc;
-    uint64_t argv;        // char *argv[argc + 1] in the new process
+    uint64_t argv;                          // char *argv[argc + 1] in the new process
     handle_t handles[STARTUP_MAX_HANDLES];  // given to it; 0 where none
-    uint64_t cwd;         // its current directory: an absolute, normalised path ending
-                          // in '\0' in the new process, or 0 for "/" (what init gets)
+    uint64_t cwd;  // its current directory: an absolute, normalised path ending
+                   // in '\0' in the new process, or 0 for "/" (what init gets)
 };
 _Static_assert(sizeof(struct startup) == 64, "struct startup is part of the ABI");
 

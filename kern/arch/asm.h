@@ -1,14 +1,14 @@
 // Constants shared by assembly and C (assembly cannot include the C headers).
 #pragma once
 
-#define PTE_V 0x001
-#define PTE_R 0x002
-#define PTE_W 0x004
-#define PTE_X 0x008
-#define PTE_U 0x010
-#define PTE_G 0x020
-#define PTE_A 0x040
-#define PTE_D 0x080
+#define PTE_V          0x001
+#define PTE_R          0x002
+#define PTE_W          0x004
+#define PTE_X          0x008
+#define PTE_U          0x010
+#define PTE_G          0x020
+#define PTE_A          0x040
+#define PTE_D          0x080
 #define PTE_BOOT_FLAGS (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
 
 #define SATP_MODE_SV39 (8 << 60)  // satp.MODE = Sv39, for entry.S

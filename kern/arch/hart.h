@@ -29,40 +29,40 @@ struct hart {
     // Set before the hart starts, then read-only:
     uint64_t hartid;
     int index;
-    uint64_t mask;      // 1 << index: this hart's bit in affinity masks
-    bool sstc;          // this hart has stimecmp
-    int plic_context;   // its S-mode PLIC context, or -1
+    uint64_t mask;     // 1 << index: this hart's bit in affinity masks
+    bool sstc;         // this hart has stimecmp
+    int plic_context;  // its S-mode PLIC context, or -1
 
     // Locking (lib/spinlock.h), this hart only:
-    int noff;           // push_off() depth
-    bool intena;        // were interrupts on before the first push_off()?
+    int noff;             // push_off() depth
+    bool intena;          // were interrupts on before the first push_off()?
     uint32_t held_ranks;  // debug builds: bit r set while a lock of rank r is held
     struct spinlock *held_lock[HART_LOCK_RANKS];  // ... and which lock that is
 
     // Written only by this hart (others may read, for statistics):
     volatile bool online;
-    uint64_t ticks;     // timer interrupts taken
-    uint64_t ipis;      // software interrupts taken
-    uint64_t next_tick; // time of the next periodic tick
-    uint64_t next_wake; // the earliest timed sleeper's wake time here, or UINT64_MAX
-    uint64_t call_seen; // the last ipi_run_on_all() generation it ran
+    uint64_t ticks;      // timer interrupts taken
+    uint64_t ipis;       // software interrupts taken
+    uint64_t next_tick;  // time of the next periodic tick
+    uint64_t next_wake;  // the earliest timed sleeper's wake time here, or UINT64_MAX
+    uint64_t call_seen;  // the last ipi_run_on_all() generation it ran
 
     // The scheduler (proc/sched.c), this hart only:
-    struct thread *current;     // the thread running here, or NULL (idle)
-    struct thread *switch_prev; // the thread whose lock the next one to run releases
+    struct thread *current;           // the thread running here, or NULL (idle)
+    struct thread *switch_prev;       // the thread whose lock the next one to run releases
     struct spinlock *switch_release;  // a lock it released along with it, or NULL
-    struct context idle;        // the idle loop's registers while a thread runs
-    struct context discarded;   // where a blocked thread's last registers go (unread)
-    uint64_t satp;              // the address space loaded (mm/vm.c)
-    uint8_t *waiting;           // the ready bitmap of the run queue it takes from
-    struct thread *fp_owner;    // whose user f registers the hart's f registers hold
-    uint64_t slice_ticks;       // ticks the current thread has run this turn
-    uint64_t context_switches;  // threads switched to
-    uint64_t preemptions;       // threads the timer took the hart from
-    bool ipc_fastpath;          // the IPC fast path is on (ipc/fastpath.h)
-    uint64_t ipc_fast;          // IPC calls and replies the fast path completed
-    uint64_t ipc_slow;          // ... and those it handed to the general path
-    struct kobject *reap;       // objects whose last reference went, to destroy
+    struct context idle;              // the idle loop's registers while a thread runs
+    struct context discarded;         // where a blocked thread's last registers go (unread)
+    uint64_t satp;                    // the address space loaded (mm/vm.c)
+    uint8_t *waiting;                 // the ready bitmap of the run queue it takes from
+    struct thread *fp_owner;          // whose user f registers the hart's f registers hold
+    uint64_t slice_ticks;             // ticks the current thread has run this turn
+    uint64_t context_switches;        // threads switched to
+    uint64_t preemptions;             // threads the timer took the hart from
+    bool ipc_fastpath;                // the IPC fast path is on (ipc/fastpath.h)
+    uint64_t ipc_fast;                // IPC calls and replies the fast path completed
+    uint64_t ipc_slow;                // ... and those it handed to the general path
+    struct kobject *reap;             // objects whose last reference went, to destroy
 };
 
 extern struct hart harts[];

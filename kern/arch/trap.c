@@ -58,14 +58,9 @@ bool trap_interrupt(uint64_t scause)
     case SCAUSE_INTERRUPT | IRQ_S_TIMER:
         sched_tick(timer_interrupt());  // may switch threads: last
         return true;
-    case SCAUSE_INTERRUPT | IRQ_S_SOFT:
-        ipi_interrupt();
-        return true;
-    case SCAUSE_INTERRUPT | IRQ_S_EXT:
-        irq_external_interrupt();
-        return true;
-    default:
-        return false;
+    case SCAUSE_INTERRUPT | IRQ_S_SOFT: ipi_interrupt(); return true;
+    case SCAUSE_INTERRUPT | IRQ_S_EXT: irq_external_interrupt(); return true;
+    default: return false;
     }
 }
 

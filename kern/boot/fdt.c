@@ -73,8 +73,7 @@ static const char *prop_name(const struct fdt *f, uint32_t nameoff)
 
 // A property token at off (after its FDT_PROP word): length, name and value.
 // Returns the offset after it, or -1 when it is malformed.
-static int read_prop(const struct fdt *f, int off, const char **name, const void **value,
-                     int *len)
+static int read_prop(const struct fdt *f, int off, const char **name, const void **value, int *len)
 {
     uint32_t vlen, nameoff;
     if (!word_at(f, off, &vlen) || !word_at(f, off + 4, &nameoff))
@@ -176,8 +175,7 @@ bool fdt_prop_has_string(const struct fdt_node *node, const char *name, const ch
 bool fdt_node_named(const struct fdt_node *node, const char *base)
 {
     size_t n = strlen(base);
-    return strncmp(node->name, base, n) == 0 &&
-           (node->name[n] == '\0' || node->name[n] == '@');
+    return strncmp(node->name, base, n) == 0 && (node->name[n] == '\0' || node->name[n] == '@');
 }
 
 // ---- walking the tree ---------------------------------------------------------------
@@ -197,8 +195,7 @@ static void child_cells(const struct fdt_node *node, uint32_t *addr, uint32_t *s
 static int walk_node(const struct fdt *f, int *off, const struct fdt_node *parent,
                      fdt_visit_fn visit, void *ctx)
 {
-    struct fdt_node node = { .fdt = f, .parent = parent,
-                             .depth = parent ? parent->depth + 1 : 0 };
+    struct fdt_node node = { .fdt = f, .parent = parent, .depth = parent ? parent->depth + 1 : 0 };
     if (node.depth >= FDT_MAX_DEPTH)
         return FDT_ERR_DEPTH;
     int namelen;
@@ -289,9 +286,9 @@ int fdt_open(struct fdt *f, const void *blob, size_t avail)
         .struct_size = header_field(b, 9),
     };
     if (!in_bounds(f->struct_off, f->struct_size, totalsize) ||
-        !in_bounds(f->strings_off, f->strings_size, totalsize) ||
-        f->rsvmap_off < HEADER_SIZE || f->rsvmap_off >= totalsize ||
-        (f->struct_off & 3) || (f->rsvmap_off & 7) || (f->struct_size & 3))
+        !in_bounds(f->strings_off, f->strings_size, totalsize) || f->rsvmap_off < HEADER_SIZE ||
+        f->rsvmap_off >= totalsize || (f->struct_off & 3) || (f->rsvmap_off & 7) ||
+        (f->struct_size & 3))
         return FDT_ERR_LAYOUT;
     // One walk with no visitor checks every token, so later walks cannot fail halfway.
     return fdt_walk(f, NULL, NULL);

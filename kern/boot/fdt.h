@@ -41,10 +41,10 @@ struct fdt {
 
 struct fdt_node {
     const struct fdt *fdt;
-    const struct fdt_node *parent;  // NULL for the root
-    const char *name;               // "cpu@0"; "" for the root
-    int props;                      // offset of the first token after the name
-    int depth;                      // the root is 0
+    const struct fdt_node *parent;    // NULL for the root
+    const char *name;                 // "cpu@0"; "" for the root
+    int props;                        // offset of the first token after the name
+    int depth;                        // the root is 0
     uint32_t addr_cells, size_cells;  // the parent's: how to read this node's reg
 };
 

@@ -29,7 +29,7 @@ _Static_assert(sizeof(struct late_hart) == 16, "entry.S walks late_harts in 16-b
 
 struct hart harts[MAX_HARTS];
 int nharts;
-static struct hart *boot_hart;  // the hart that runs boot_main()
+static struct hart *boot_hart;      // the hart that runs boot_main()
 static uint64_t refused_entry = 1;  // where the firmware will not start a hart
 
 // The boot hart's state until harts_init() knows which harts[] entry is its own.
@@ -62,8 +62,8 @@ void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc)
     }
     if (!boot && p->harts_ignored)
         panic("boot: OpenSBI booted hart %lu, which is past the %d harts Shuttle runs: "
-              "boot with at most %d harts (CPUS=%d)", (unsigned long)boot_hartid, MAX_HARTS,
-              MAX_HARTS, MAX_HARTS);
+              "boot with at most %d harts (CPUS=%d)",
+              (unsigned long)boot_hartid, MAX_HARTS, MAX_HARTS, MAX_HARTS);
     if (!boot)
         panic("boot: the boot hart %lu is not among the device tree's cpus",
               (unsigned long)boot_hartid);
@@ -150,17 +150,19 @@ uint64_t hart_entry_address(struct hart *h)
 // Starts h; false (and a line saying why) when the firmware refuses.
 static bool start_hart(struct hart *h)
 {
-#if SOL >= 1 /* LAB 1 exercise 1: start h with sbi_hart_start(); on an error, say which hart and why, and return false */
+#if SOL >= 1 /* LAB 1 exercise 1: start h with sbi_hart_start(); on an error, say which hart and   \
+                why, and return false */
     struct sbiret r = sbi_hart_start(h->hartid, hart_entry_address(h), (uint64_t)h);
     if (r.error) {
-        printf("hart %lu: could not start: SBI hart_start: %s\n",
-               (unsigned long)h->hartid, sbi_strerror(r.error));
+        printf("hart %lu: could not start: SBI hart_start: %s\n", (unsigned long)h->hartid,
+               sbi_strerror(r.error));
         return false;
     }
     return true;
 #else
     printf("lab1: exercise 1 is not done: hart %lu stays stopped (kern/boot/harts.c: "
-           "start_hart)\n", (unsigned long)h->hartid);
+           "start_hart)\n",
+           (unsigned long)h->hartid);
     return false;
 #endif
 }
@@ -178,7 +180,8 @@ int harts_start_others(void)
     for (int i = 0; i < nharts; i++)
         if (&harts[i] != me && start_hart(&harts[i]))
             expected++;
-#if SOL >= 1 /* LAB 1 exercise 3: wait until the harts started are online (harts_online()), at most ONLINE_TIMEOUT_MS; sleep in wfi with interrupts on, do not spin */
+#if SOL >= 1 /* LAB 1 exercise 3: wait until the harts started are online (harts_online()), at     \
+                most ONLINE_TIMEOUT_MS; sleep in wfi with interrupts on, do not spin */
     // Wait with wfi, not a spin: under -icount QEMU runs the harts in turn, and a
     // spinning hart can keep the others from running at all. A new hart's IPI or
     // the next tick ends each wait.

@@ -24,9 +24,9 @@ static struct {
     // ktest.lock must be held when using these:
     int failures;
     char why[WHY_MAX];
-    uint64_t counter;                 // the spinlock test's counter
+    uint64_t counter;  // the spinlock test's counter
     // Each written only by its own hart, read by the boot hart after the run:
-    uint64_t *chain[MAX_HARTS];       // the kalloc test's pages, linked
+    uint64_t *chain[MAX_HARTS];  // the kalloc test's pages, linked
     uint64_t taken[MAX_HARTS];
     uint64_t ticks_before[MAX_HARTS];
 } shared = { .lock = SPINLOCK_INIT("ktest", RANK_KTEST) };
@@ -35,8 +35,7 @@ void ktest_fail(const char *fmt, ...)
 {
     spin_lock(&shared.lock);
     if (shared.failures++ == 0) {
-        int n = fmt_snprintf(shared.why, WHY_MAX, "hart %lu: ",
-                             (unsigned long)this_hart()->hartid);
+        int n = fmt_snprintf(shared.why, WHY_MAX, "hart %lu: ", (unsigned long)this_hart()->hartid);
         va_list ap;
         va_start(ap, fmt);
         fmt_vsnprintf(shared.why + n, WHY_MAX - n, fmt, ap);
@@ -87,7 +86,7 @@ static void kalloc_check_and_free(void *unused)
     for (uint64_t n = shared.taken[me]; n-- > 0;) {
         if (page[1] != token(me, n) || page[PAGE_SIZE / 8 - 1] != ~V2P(page)) {
             ktest_fail("page %#lx was handed out twice (its stamp changed to %#lx)",
-                 (unsigned long)V2P(page), (unsigned long)page[1]);
+                       (unsigned long)V2P(page), (unsigned long)page[1]);
             return;  // the chain is not ours past here: leak rather than follow it
         }
         uint64_t *next = (uint64_t *)page[0];
@@ -107,13 +106,13 @@ static void test_kalloc(void)
     uint64_t after = kalloc_free_count();
     if (left != 0)
         ktest_fail("%lu pages still free after every hart ran the allocator dry",
-             (unsigned long)left);
+                   (unsigned long)left);
     if (taken != before)
         ktest_fail("harts took %lu pages but %lu were free: %s", (unsigned long)taken,
-             (unsigned long)before, taken < before ? "pages lost" : "pages made up");
+                   (unsigned long)before, taken < before ? "pages lost" : "pages made up");
     if (after != before)
         ktest_fail("%lu pages free after freeing everything, %lu before", (unsigned long)after,
-             (unsigned long)before);
+                   (unsigned long)before);
 }
 
 // ---- spinlock: a counter raced from every hart ---------------------------------------
@@ -147,12 +146,12 @@ static void test_spinlock(void)
     spin_unlock(&shared.lock);
     if (got != expected)
         ktest_fail("counter is %lu, expected %lu: updates lost", (unsigned long)got,
-             (unsigned long)expected);
+                   (unsigned long)expected);
 }
 
 // ---- timer: every hart takes ticks -----------------------------------------------------
 
-#define TICKS_WANTED 5
+#define TICKS_WANTED    5
 #define TICK_TIMEOUT_MS 3000
 
 static void wait_for_ticks(void *unused)
@@ -167,8 +166,8 @@ static void wait_for_ticks(void *unused)
         wfi();
     uint64_t got = READ_ONCE(h->ticks) - start;
     if (got < TICKS_WANTED)
-        ktest_fail("saw %lu timer ticks in %d ms, expected %d", (unsigned long)got,
-             TICK_TIMEOUT_MS, TICKS_WANTED);
+        ktest_fail("saw %lu timer ticks in %d ms, expected %d", (unsigned long)got, TICK_TIMEOUT_MS,
+                   TICKS_WANTED);
 }
 
 static void test_timer(void)

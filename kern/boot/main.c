@@ -51,8 +51,7 @@ static void print_banner(void)
     long v = sbi_get_spec_version();
     printf("\nShuttle: SBI %ld.%ld (%s), %d hart%s, timebase %lu Hz\n", (v >> 24) & 0x7f,
            v & 0xffffff, sbi_get_impl_id() == SBI_IMPL_OPENSBI ? "OpenSBI" : "other firmware",
-           platform.nharts, platform.nharts == 1 ? "" : "s",
-           (unsigned long)platform.timebase_hz);
+           platform.nharts, platform.nharts == 1 ? "" : "s", (unsigned long)platform.timebase_hz);
     if (platform.harts_ignored)
         printf("boot: %d more harts in the device tree stay stopped (at most %d)\n",
                platform.harts_ignored, MAX_HARTS);
@@ -106,8 +105,7 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     bootargs_number(&bootargs, "quantum", &quantum);
     const char *policy = bootargs_get(&bootargs, "sched");
     if (!sched_init(policy ? policy : "global", quantum))
-        panic("boot: no scheduling policy named sched=%s (have: %s)", policy,
-              sched_policy_names());
+        panic("boot: no scheduling policy named sched=%s (have: %s)", policy, sched_policy_names());
     printf("sched: %s, quantum %lu ticks\n", sched_policy_name(), (unsigned long)quantum);
 
     int online = harts_start_others();

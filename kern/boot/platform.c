@@ -5,8 +5,8 @@
 
 struct parse {
     struct platform *p;
-    const char *error;  // the first problem found, or NULL
-    char detail[96];    // storage for a formatted error
+    const char *error;          // the first problem found, or NULL
+    char detail[96];            // storage for a formatted error
     const void *plic_contexts;  // the PLIC's interrupts-extended, resolved at the end
     int plic_contexts_len;
     bool have_cpus;
@@ -33,8 +33,8 @@ static bool read_reg(const struct fdt_node *n, int i, uint64_t *base, uint64_t *
     return true;
 }
 
-static void add_range(struct parse *ps, struct mem_range *ranges, int *n, int max,
-                      uint64_t base, uint64_t size, const struct fdt_node *node)
+static void add_range(struct parse *ps, struct mem_range *ranges, int *n, int max, uint64_t base,
+                      uint64_t size, const struct fdt_node *node)
 {
     if (size == 0)
         return;

@@ -20,10 +20,10 @@ struct mem_range {
 };
 
 struct hart_info {
-    uint64_t hartid;         // the tree's reg: what SBI calls the hart
-    bool sstc;               // the ISA string names Sstc (stimecmp)
-    uint32_t intc_phandle;   // its interrupt controller, for the PLIC's contexts
-    int plic_context;        // the PLIC context of its S-mode external interrupt, or -1
+    uint64_t hartid;        // the tree's reg: what SBI calls the hart
+    bool sstc;              // the ISA string names Sstc (stimecmp)
+    uint32_t intc_phandle;  // its interrupt controller, for the PLIC's contexts
+    int plic_context;       // the PLIC context of its S-mode external interrupt, or -1
 };
 
 struct platform {

@@ -9,8 +9,7 @@ void ipi_send(struct hart *h)
 {
     struct sbiret r = sbi_send_ipi(1, h->hartid);
     if (r.error)
-        panic("ipi: SBI send_ipi to hart %lu: %s", (unsigned long)h->hartid,
-              sbi_strerror(r.error));
+        panic("ipi: SBI send_ipi to hart %lu: %s", (unsigned long)h->hartid, sbi_strerror(r.error));
 }
 
 void ipi_interrupt(void)

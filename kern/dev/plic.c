@@ -5,10 +5,10 @@
 #include "arch/hart.h"
 #include "mm/memlayout.h"
 
-#define PRIORITY(line)      (4 * (line))
-#define ENABLE(ctx, line)   (0x2000 + 0x80 * (ctx) + 4 * ((line) / 32))
-#define THRESHOLD(ctx)      (0x200000 + 0x1000 * (ctx))
-#define CLAIM(ctx)          (0x200004 + 0x1000 * (ctx))
+#define PRIORITY(line)    (4 * (line))
+#define ENABLE(ctx, line) (0x2000 + 0x80 * (ctx) + 4 * ((line) / 32))
+#define THRESHOLD(ctx)    (0x200000 + 0x1000 * (ctx))
+#define CLAIM(ctx)        (0x200004 + 0x1000 * (ctx))
 
 static volatile uint8_t *plic;
 static uint32_t ndev;

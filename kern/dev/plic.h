@@ -8,7 +8,7 @@
 #include "boot/platform.h"
 
 void plic_init(const struct platform *p);  // boot hart: every line off
-void plic_init_hart(void);                  // each hart: accept any priority
+void plic_init_hart(void);                 // each hart: accept any priority
 // Lets line reach every online hart's S-mode context.
 void plic_enable(uint32_t line);
 // The line this hart should handle now (0: none), claimed in this hart's context.

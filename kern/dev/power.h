@@ -3,8 +3,8 @@
 
 #include <stdint.h>
 
-#define POWER_OK    0  // QEMU exits 0
-#define POWER_PANIC 1  // QEMU exits 1
+#define POWER_OK           0  // QEMU exits 0
+#define POWER_PANIC        1  // QEMU exits 1
 #define POWER_TESTS_FAILED 3  // a kernel self-test failed: QEMU exits 3
 
 // Remembers where the sifive,test device is (0 when the tree has none).

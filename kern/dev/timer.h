@@ -15,7 +15,7 @@ void timer_init_hart(void);             // on every hart: arm the first tick
 bool timer_interrupt(void);
 // This hart's timer also interrupts at when (UINT64_MAX: no wake time).
 void timer_wake_at(uint64_t when);
-uint64_t timer_now(void);               // the time CSR, in timebase ticks
+uint64_t timer_now(void);  // the time CSR, in timebase ticks
 uint64_t timer_ms_to_ticks(uint64_t ms);
 uint64_t timer_ns_to_ticks(uint64_t ns);
 uint64_t timer_ticks_to_ns(uint64_t ticks);

@@ -4,8 +4,8 @@
 #include "arch/riscv.h"
 #include "mm/memlayout.h"
 
-#define UART_THR 0        // transmit holding register (write)
-#define UART_LSR 5        // line status register
+#define UART_THR      0     // transmit holding register (write)
+#define UART_LSR      5     // line status register
 #define LSR_THR_EMPTY 0x20  // the transmitter can take a character
 
 static volatile uint8_t *uart_regs;

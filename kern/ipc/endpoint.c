@@ -80,13 +80,12 @@ static void update_state(struct endpoint *ep)
         ep->state = ep->head->ipc.phase == IPC_RECV_QUEUED ? EP_RECV : EP_SEND;
 }
 
-void ipc_queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase phase,
-                      bool at_front)
+void ipc_queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase phase, bool at_front)
 {
     assert(holding(&ep->lock));
     struct thread **link = &ep->head;
-    while (*link && ((*link)->priority > t->priority ||
-                     (!at_front && (*link)->priority == t->priority)))
+    while (*link &&
+           ((*link)->priority > t->priority || (!at_front && (*link)->priority == t->priority)))
         link = &(*link)->ipc.next;
     t->ipc.next = *link;
     *link = t;
@@ -210,8 +209,8 @@ static struct outcome transfer(struct thread *from, struct thread *to, uint64_t 
             return o;
         }
         bool src_fault;
-        if (uvm_copy_between(to->process, to->ipc.x.recv_buf, from->process,
-                             from->ipc.x.send_buf, len, &src_fault)) {
+        if (uvm_copy_between(to->process, to->ipc.x.recv_buf, from->process, from->ipc.x.send_buf,
+                             len, &src_fault)) {
             *(src_fault ? &o.sender : &o.receiver) = E_FAULT;
             return o;
         }
@@ -565,8 +564,8 @@ void ipc_abort(struct thread *t)
     if (ep) {
         spin_lock(&ep->lock);
         spin_lock(&t->lock);
-        bool ours = t->ipc.queued_on == ep && t->state == T_BLOCKED && t->killed &&
-                    queue_remove(ep, t);
+        bool ours =
+            t->ipc.queued_on == ep && t->state == T_BLOCKED && t->killed && queue_remove(ep, t);
         spin_unlock(&t->lock);
         if (ours) {
             sender_done(t);

@@ -35,11 +35,11 @@ struct endpoint {
     struct spinlock lock;
     // ep->lock must be held when using these:
     enum ep_state state;
-    struct thread *head;  // the waiting senders or receivers, as state says
-    bool closed;          // no handle can receive any more: sends fail with E_DEAD
-    int receivers;        // atomic, not under the lock: handles with RIGHT_RECV
-    uint64_t messages;    // delivered, for statistics
-    uint32_t in_use;      // atomic: the table slot is taken (a word: swaps need one)
+    struct thread *head;          // the waiting senders or receivers, as state says
+    bool closed;                  // no handle can receive any more: sends fail with E_DEAD
+    int receivers;                // atomic, not under the lock: handles with RIGHT_RECV
+    uint64_t messages;            // delivered, for statistics
+    uint32_t in_use;              // atomic: the table slot is taken (a word: swaps need one)
 } __attribute__((aligned(128)));  // a power of two: the fast path checks a pointer is one
 
 void endpoint_init(void);
@@ -93,8 +93,7 @@ ALWAYS_INLINE void ipc_set_phase(struct thread *t, enum ipc_phase to)
 {
     ipc_change_phase(t, t->ipc.phase, to);
 }
-void ipc_queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase phase,
-                      bool at_front);
+void ipc_queue_insert(struct endpoint *ep, struct thread *t, enum ipc_phase phase, bool at_front);
 struct thread *ipc_queue_pop(struct endpoint *ep);
 
 // The endpoint o is, when it lies in the endpoint table; else NULL. Safe on a pointer

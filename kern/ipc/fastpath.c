@@ -42,8 +42,7 @@ __attribute__((noreturn)) void ipc_fastpath_exit(struct trapframe *tf, uint32_t 
 // the handle table's sequence count it was read at; NULL sends the call down the
 // general path.
 ALWAYS_INLINE struct endpoint *peek_endpoint(struct process *p, struct trapframe *tf,
-                                             uint32_t rights, uint64_t *badge,
-                                             uint32_t *seq)
+                                             uint32_t rights, uint64_t *badge, uint32_t *seq)
 {
     struct handle e;
     if (!process_handle_peek(p, (handle_t)TF_A(tf, IPC_REG_ENDPOINT), &e, seq) ||
@@ -76,10 +75,8 @@ ALWAYS_INLINE void copy_message(struct trapframe *from, struct thread *to, uint6
 
 // This hart leaves prev (blocked, its continuation set) for next, in user mode. The
 // hart holds release, and only that; it is freed after the last use of the stack.
-__attribute__((noreturn)) ALWAYS_INLINE void switch_to_user(struct hart *h,
-                                                           struct thread *prev,
-                                                           struct thread *next,
-                                                           struct spinlock *release)
+__attribute__((noreturn)) ALWAYS_INLINE void
+switch_to_user(struct hart *h, struct thread *prev, struct thread *next, struct spinlock *release)
 {
     sched_switch_out_fp(h, prev);
     sched_switch_in_user(h, next);
@@ -109,8 +106,7 @@ void ipc_fastpath_call(struct trapframe *tf)
         general(h, tf);
     spin_lock_fast(&ep->lock);
     struct thread *r = ep->head;
-    if (READ_ONCE(me->process->handle_seq) != seq || ep->state != EP_RECV ||
-        !may_run_here(h, r))
+    if (READ_ONCE(me->process->handle_seq) != seq || ep->state != EP_RECV || !may_run_here(h, r))
         goto unlock_ep;
     spin_lock_fast(&me->lock);
     if (me->killed)
@@ -158,8 +154,7 @@ void ipc_fastpath_reply_recv(struct trapframe *tf)
     if (READ_ONCE(me->process->handle_seq) != seq || ep->state == EP_SEND || ep->closed)
         goto unlock_ep;
     spin_lock_fast(&caller->lock);
-    if (caller->id != me->ipc.reply_id || caller->ipc.phase != IPC_WAIT_REPLY ||
-        caller->killed) {
+    if (caller->id != me->ipc.reply_id || caller->ipc.phase != IPC_WAIT_REPLY || caller->killed) {
         spin_unlock_fast(&caller->lock);
         goto unlock_ep;
     }

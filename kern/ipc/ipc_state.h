@@ -33,12 +33,12 @@ struct ipc_state {
                                  // before it can be destroyed)
 
     // Set by the thread itself before it is visible to others:
-    uint64_t badge;              // the badge of the handle it sends with
-    bool is_call;                // it waits for a reply
-    uint32_t flags;              // the call's flags (IPC_NONBLOCK)
-    uint64_t xfer_addr;          // its struct ipc_xfer in user memory, or 0
-    struct ipc_xfer x;           // a copy of it
-    struct kobject *send_obj;    // the handle it passes along (a reference), or NULL
+    uint64_t badge;            // the badge of the handle it sends with
+    bool is_call;              // it waits for a reply
+    uint32_t flags;            // the call's flags (IPC_NONBLOCK)
+    uint64_t xfer_addr;        // its struct ipc_xfer in user memory, or 0
+    struct ipc_xfer x;         // a copy of it
+    struct kobject *send_obj;  // the handle it passes along (a reference), or NULL
     uint32_t send_rights;
     uint64_t send_badge;
 
@@ -46,7 +46,7 @@ struct ipc_state {
     enum ipc_phase phase;
 
     // A receiving thread's own:
-    struct thread *reply_to;     // the caller it owes a reply, or NULL; no reference:
-    int reply_id;                // ... threads are a fixed table, and a caller still
-                                 // waiting has this id (a freed slot gets a new one)
+    struct thread *reply_to;  // the caller it owes a reply, or NULL; no reference:
+    int reply_id;             // ... threads are a fixed table, and a caller still
+                              // waiting has this id (a freed slot gets a new one)
 };

@@ -15,9 +15,9 @@ struct irq {
     // irq_lock must be held when using these:
     struct notify *notify;  // bound notification (a reference), or NULL
     uint64_t bits;
-    bool pending;           // claimed and signalled, not yet acknowledged
-    int context;            // the PLIC context that claimed it
-    uint64_t count;         // interrupts delivered
+    bool pending;    // claimed and signalled, not yet acknowledged
+    int context;     // the PLIC context that claimed it
+    uint64_t count;  // interrupts delivered
 };
 
 struct irq *irq_get(uint32_t line);  // the object for line (a new reference), or NULL

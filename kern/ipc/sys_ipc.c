@@ -28,13 +28,13 @@ long sys_handle_mint(handle_t endpoint, uint64_t badge, uint32_t rights)
         return E_INVAL;
     struct kobject *o;
     struct handle entry;
-    long err = handle_lookup_entry(process_current(), endpoint, KOBJ_ENDPOINT, RIGHT_DUP, &o,
-                                   &entry);
+    long err =
+        handle_lookup_entry(process_current(), endpoint, KOBJ_ENDPOINT, RIGHT_DUP, &o, &entry);
     if (err)
         return err;
-    long h = entry.badge ? E_PERM  // a badge cannot be changed: that would forge a client
-                         : handle_install_badged(process_current(), o, rights & entry.rights,
-                                                 badge);
+    long h = entry.badge
+                 ? E_PERM  // a badge cannot be changed: that would forge a client
+                 : handle_install_badged(process_current(), o, rights & entry.rights, badge);
     kobj_put(o);
     return h;
 }
@@ -50,8 +50,7 @@ static long begin(uint64_t *regs, uint32_t allowed)
 }
 
 // The endpoint a0 names, with the rights the call needs, and the badge of that handle.
-static long get_endpoint(uint64_t *regs, uint32_t rights, struct endpoint **ep,
-                         uint64_t *badge)
+static long get_endpoint(uint64_t *regs, uint32_t rights, struct endpoint **ep, uint64_t *badge)
 {
     struct kobject *o;
     struct handle entry;

@@ -5,7 +5,5 @@
 
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
 
-#define assert(e)                                                                  \
-    ((e) ? (void)0                                                                 \
-         : panic("assert: %s failed at %s:%d in %s()", #e, __FILE__, __LINE__,      \
-                 __func__))
+#define assert(e)                                                                                  \
+    ((e) ? (void)0 : panic("assert: %s failed at %s:%d in %s()", #e, __FILE__, __LINE__, __func__))

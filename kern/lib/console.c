@@ -84,10 +84,10 @@ void panic(const char *fmt, ...)
     intr_off();
     struct hart *me = this_hart();
     int expected = 0;
-    if (!__atomic_compare_exchange_n(&panicking, &expected, me->index + 1, false,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    if (!__atomic_compare_exchange_n(&panicking, &expected, me->index + 1, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
         if (expected != me->index + 1)
-            hart_halt();  // another hart is panicking: let it report
+            hart_halt();         // another hart is panicking: let it report
         power_off(POWER_PANIC);  // a panic inside panic: give up at once
     }
     stop_other_harts();

@@ -9,7 +9,7 @@ struct cpio_file {
     uint64_t name_len;
     const void *data;
     uint64_t size;
-    uint32_t mode;     // type and permission bits, as stat's st_mode
+    uint32_t mode;  // type and permission bits, as stat's st_mode
 };
 
 // Walks the archive: *offset starts at 0. Returns 1 with the next file, 0 at the

@@ -11,14 +11,14 @@
 
 // The parts of the ELF-64 layout this reader uses (System V ABI, "ELF Header" and
 // "Program Header"), as byte offsets.
-#define EHDR_SIZE      64
-#define EH_TYPE        16  // uint16_t e_type
-#define EH_MACHINE     18  // uint16_t e_machine
-#define EH_VERSION     20  // uint32_t e_version
-#define EH_ENTRY       24  // uint64_t e_entry
-#define EH_PHOFF       32  // uint64_t e_phoff
-#define EH_PHENTSIZE   54  // uint16_t e_phentsize
-#define EH_PHNUM       56  // uint16_t e_phnum
+#define EHDR_SIZE    64
+#define EH_TYPE      16  // uint16_t e_type
+#define EH_MACHINE   18  // uint16_t e_machine
+#define EH_VERSION   20  // uint32_t e_version
+#define EH_ENTRY     24  // uint64_t e_entry
+#define EH_PHOFF     32  // uint64_t e_phoff
+#define EH_PHENTSIZE 54  // uint16_t e_phentsize
+#define EH_PHNUM     56  // uint16_t e_phnum
 
 #define PHDR_SIZE 56
 #define PH_TYPE   0   // uint32_t p_type

@@ -154,8 +154,7 @@ static void parse_spec(const char **fmt, va_list *ap, struct spec *s)
         else if (**fmt == ' ') {
             if (s->sign != '+')  // '+' wins over ' ' whatever their order
                 s->sign = ' ';
-        }
-        else
+        } else
             break;
     }
     int width = parse_count(fmt, ap);

@@ -52,8 +52,8 @@ void lock_order_panic(struct spinlock *lk, enum lock_rank rank)
         struct spinlock *held = h->held_lock[r];
         if (held)
             panic("spinlock: lock order: taking %s (%s, rank %d) while holding %s (%s, "
-                  "rank %d); see the order in lib/spinlock.h", lk->name,
-                  lock_rank_name(rank), rank, held->name, lock_rank_name(r), r);
+                  "rank %d); see the order in lib/spinlock.h",
+                  lk->name, lock_rank_name(rank), rank, held->name, lock_rank_name(r), r);
     }
 #endif
     panic("spinlock: %s: bad acquisition at rank %d", lk->name, rank);
@@ -72,8 +72,7 @@ void lock_held_panic(void)
     for (int r = RANK_COUNT - 1; r > RANK_NONE; r--) {
         struct spinlock *held = h->held_lock[r];
         if (held)
-            panic("spinlock: %s (%s) is held where no lock may be", held->name,
-                  lock_rank_name(r));
+            panic("spinlock: %s (%s) is held where no lock may be", held->name, lock_rank_name(r));
     }
     panic("spinlock: a lock is held where no lock may be (%d)", h->noff - 1);
 }

@@ -66,7 +66,10 @@ struct spinlock {
     uint64_t spins;      // times an acquire found it taken (a contention counter)
 };
 
-#define SPINLOCK_INIT(n, r) { .locked = 0, .rank = (r), .name = (n), .owner = NULL, .spins = 0 }
+#define SPINLOCK_INIT(n, r)                                                                        \
+    {                                                                                              \
+        .locked = 0, .rank = (r), .name = (n), .owner = NULL, .spins = 0                           \
+    }
 
 void spin_init(struct spinlock *lk, const char *name, enum lock_rank rank);
 // The name of a rank in the lock order above: "ep->lock".
@@ -138,8 +141,7 @@ ALWAYS_INLINE void lock_order_release(struct spinlock *lk)
 }
 
 // Takes lk with interrupts already off: the lock without push_off's bookkeeping.
-ALWAYS_INLINE void spin_lock_irqs_off(struct spinlock *lk,
-                                                                   enum lock_rank rank)
+ALWAYS_INLINE void spin_lock_irqs_off(struct spinlock *lk, enum lock_rank rank)
 {
     lock_order_check(lk, rank);
     // Acquire semantics: nothing after the swap is seen before it.
@@ -150,8 +152,7 @@ ALWAYS_INLINE void spin_lock_irqs_off(struct spinlock *lk,
 }
 
 // Takes lk at a rank other than its own: the second of two locks of one class.
-ALWAYS_INLINE void spin_lock_at(struct spinlock *lk,
-                                                             enum lock_rank rank)
+ALWAYS_INLINE void spin_lock_at(struct spinlock *lk, enum lock_rank rank)
 {
     push_off();
     spin_lock_irqs_off(lk, rank);

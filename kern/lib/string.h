@@ -23,8 +23,8 @@ char *strchr(const char *s, int c);
 // The kernel's memory functions under their own names (memset, memcpy and memmove are
 // these), so the host unit tests can check them against the C library's.
 void *mem_fill(void *dst, int c, size_t n);
-void *mem_copy(void *dst, const void *src, size_t n);   // no overlap, or dst below src
-void *mem_move(void *dst, const void *src, size_t n);   // any overlap
+void *mem_copy(void *dst, const void *src, size_t n);  // no overlap, or dst below src
+void *mem_move(void *dst, const void *src, size_t n);  // any overlap
 
 // Copies at most size-1 characters and always terminates (when size > 0);
 // returns strlen(src), so a result >= size means the copy was cut short.

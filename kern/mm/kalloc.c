@@ -13,9 +13,9 @@
 #include "lib/string.h"
 #include "mm/memlayout.h"
 
-#define FREE_MARK  0x5ee7f4eef4eef4eeULL  // "free page", in the second word
-#define FRESH_MARK 0xf7e5f7e5f7e5f7e5ULL  // free since boot: never poisoned
-#define POISON     0x05                   // every byte of a freed page (debug builds)
+#define FREE_MARK   0x5ee7f4eef4eef4eeULL  // "free page", in the second word
+#define FRESH_MARK  0xf7e5f7e5f7e5f7e5ULL  // free since boot: never poisoned
+#define POISON      0x05                   // every byte of a freed page (debug builds)
 #define POISON_WORD 0x0505050505050505ULL
 
 struct free_page {
@@ -156,8 +156,7 @@ static bool overlaps(uint64_t pa, uint64_t base, uint64_t size)
     return size && pa < base + size && base < pa + PAGE_SIZE;
 }
 
-static bool page_reserved(const struct platform *p, uint64_t pa, uint64_t dtb_pa,
-                          uint64_t dtb_size)
+static bool page_reserved(const struct platform *p, uint64_t pa, uint64_t dtb_pa, uint64_t dtb_size)
 {
     if (overlaps(pa, V2P(kernel_start), V2P(kernel_end) - V2P(kernel_start)))
         return true;

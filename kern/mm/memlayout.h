@@ -18,16 +18,16 @@
 
 #include <stdint.h>
 
-#define PAGE_SIZE  4096UL
-#define PAGE_SHIFT 12
+#define PAGE_SIZE     4096UL
+#define PAGE_SHIFT    12
 #define MEGAPAGE_SIZE (2UL << 20)
 #define GIGAPAGE_SIZE (1UL << 30)
 
-#define KERNBASE  0xffffffc000000000UL
-#define USER_TOP  0x0000004000000000UL  // first address above user space (Sv39)
+#define KERNBASE 0xffffffc000000000UL
+#define USER_TOP 0x0000004000000000UL  // first address above user space (Sv39)
 
 #define P2V(pa) ((void *)((uint64_t)(pa) + KERNBASE))
-#define V2P(va) ((uint64_t)(va) - KERNBASE)
+#define V2P(va) ((uint64_t)(va)-KERNBASE)
 
 #define PAGE_ROUND_UP(a)   (((uint64_t)(a) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 #define PAGE_ROUND_DOWN(a) ((uint64_t)(a) & ~(PAGE_SIZE - 1))

@@ -137,8 +137,8 @@ static uint64_t fresh_page(const void *ctx, uint64_t i)
 // Maps page by page; on failure undoes what it mapped. Caller holds p->vm_lock.
 // take_ref: the page comes from page_pa() already referenced (fresh pages) or not.
 static long map_locked(struct process *p, uint64_t va, uint64_t npages,
-                       uint64_t (*page_pa)(const void *, uint64_t), const void *ctx,
-                       uint32_t prot, bool take_ref)
+                       uint64_t (*page_pa)(const void *, uint64_t), const void *ctx, uint32_t prot,
+                       bool take_ref)
 {
     assert(holding(&p->vm_lock));
     if (any_mapped(p, va, npages))
@@ -160,14 +160,14 @@ static long map_locked(struct process *p, uint64_t va, uint64_t npages,
 long uvm_alloc(struct process *p, uint64_t va, uint64_t len, uint32_t prot)
 {
     spin_lock(&p->vm_lock);
-    long err = !p->pagetable ? E_DEAD : map_locked(p, va, len / PAGE_SIZE, fresh_page, NULL, prot, false);
+    long err =
+        !p->pagetable ? E_DEAD : map_locked(p, va, len / PAGE_SIZE, fresh_page, NULL, prot, false);
     spin_unlock(&p->vm_lock);
     return err;
 }
 
 long uvm_map_phys(struct process *p, uint64_t va, uint64_t npages,
-                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx,
-                  uint32_t prot)
+                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx, uint32_t prot)
 {
     spin_lock(&p->vm_lock);
     long err = !p->pagetable ? E_DEAD : map_locked(p, va, npages, page_pa, ctx, prot, true);

@@ -34,8 +34,7 @@ long uvm_check_prot(uint32_t prot);
 long uvm_alloc(struct process *p, uint64_t va, uint64_t len, uint32_t prot);
 // Maps npages pages, the i-th at physical page_pa(ctx, i).
 long uvm_map_phys(struct process *p, uint64_t va, uint64_t npages,
-                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx,
-                  uint32_t prot);
+                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx, uint32_t prot);
 // Unmaps whatever is mapped in [va, va + len).
 long uvm_unmap(struct process *p, uint64_t va, uint64_t len);
 // Changes the protection of [va, va + len): E_NOENT unless every page is mapped.

@@ -44,8 +44,8 @@ int vm_map(pagetable_t root, uint64_t va, uint64_t pa, uint64_t size, uint64_t p
     assert((size & (PAGE_SIZE - 1)) == 0);
     uint64_t end = va + size;
     while (va < end) {
-        bool mega = (va % MEGAPAGE_SIZE) == 0 && (pa % MEGAPAGE_SIZE) == 0 &&
-                    end - va >= MEGAPAGE_SIZE;
+        bool mega =
+            (va % MEGAPAGE_SIZE) == 0 && (pa % MEGAPAGE_SIZE) == 0 && end - va >= MEGAPAGE_SIZE;
         pte_t *pte = walk(root, va, mega ? 1 : 0, true);
         if (!pte || (*pte & PTE_V))
             return -1;

@@ -86,15 +86,14 @@ static long push_startup(struct process *p, const struct bootargs *args, handle_
 
 // The UART's registers (a region) and its interrupt line, for the console server:
 // init passes them on. Missing pieces stay 0 and the console server says so.
-static void give_console_device(struct process *p, const struct platform *plat,
-                                handle_t devices[2])
+static void give_console_device(struct process *p, const struct platform *plat, handle_t devices[2])
 {
     if (!plat->uart_base)
         return;
     struct region *uart = region_create_phys(PAGE_ROUND_DOWN(plat->uart_base), PAGE_SIZE);
     if (uart) {
-        long h = handle_install(p, &uart->obj,
-                                RIGHT_READ | RIGHT_WRITE | RIGHT_DUP | RIGHT_TRANSFER);
+        long h =
+            handle_install(p, &uart->obj, RIGHT_READ | RIGHT_WRITE | RIGHT_DUP | RIGHT_TRANSFER);
         kobj_put(&uart->obj);
         devices[0] = h > 0 ? (handle_t)h : 0;
     }
@@ -120,11 +119,11 @@ static long start_init(const struct platform *plat, const struct bootargs *args)
     uint64_t entry, startup_va;
     err = load_elf(p, file.data, file.size, &entry);
     if (!err)
-        err = uvm_alloc(p, USER_STACK_TOP - INIT_STACK_SIZE, INIT_STACK_SIZE,
-                        PROT_READ | PROT_WRITE);
+        err =
+            uvm_alloc(p, USER_STACK_TOP - INIT_STACK_SIZE, INIT_STACK_SIZE, PROT_READ | PROT_WRITE);
     struct region *bootfs = err ? NULL : region_create_phys(plat->initrd_start, size);
-    long h = bootfs ? handle_install(p, &bootfs->obj, RIGHT_READ | RIGHT_DUP | RIGHT_TRANSFER)
-                    : E_NOMEM;
+    long h =
+        bootfs ? handle_install(p, &bootfs->obj, RIGHT_READ | RIGHT_DUP | RIGHT_TRANSFER) : E_NOMEM;
     if (bootfs)
         kobj_put(&bootfs->obj);
     handle_t devices[2] = { 0, 0 };
@@ -132,9 +131,8 @@ static long start_init(const struct platform *plat, const struct bootargs *args)
         give_console_device(p, plat, devices);
     if (!err)
         err = h < 0 ? h : push_startup(p, args, (handle_t)h, devices, &startup_va);
-    struct thread *t = err ? NULL
-                           : thread_create_user(p, entry, startup_va, startup_va,
-                                                PRIORITY_DEFAULT, ~0UL);
+    struct thread *t =
+        err ? NULL : thread_create_user(p, entry, startup_va, startup_va, PRIORITY_DEFAULT, ~0UL);
     if (!err && !t)
         err = E_NOMEM;
     if (t)

@@ -98,8 +98,7 @@ long handle_install(struct process *p, struct kobject *o, uint32_t rights)
     return handle_install_badged(p, o, rights, 0);
 }
 
-long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights,
-                           uint64_t badge)
+long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge)
 {
     spin_lock(&p->lock);
     if (p->state != P_ALIVE || p->exiting) {
@@ -127,8 +126,8 @@ long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t 
     return handle_lookup_entry(p, h, type, rights, out, &unused);
 }
 
-long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type,
-                         uint32_t rights, struct kobject **out, struct handle *copy)
+long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
+                         struct kobject **out, struct handle *copy)
 {
     spin_lock(&p->lock);
     struct handle *e = entry(p, h);

@@ -33,14 +33,14 @@ enum kobj_type {
 
 struct kobject {
     enum kobj_type type;
-    uint32_t refs;               // atomic
-    struct kobject *reap_next;   // on its hart's list of objects to destroy
+    uint32_t refs;              // atomic
+    struct kobject *reap_next;  // on its hart's list of objects to destroy
 };
 
 struct handle {
     struct kobject *obj;  // NULL: a free entry
     uint32_t rights;
-    uint64_t badge;       // endpoints: what a receiver sees of this sender (0: none)
+    uint64_t badge;  // endpoints: what a receiver sees of this sender (0: none)
 };
 
 #define NHANDLE 64  // handles per process
@@ -78,13 +78,12 @@ static inline bool kobj_reap_pending(void)
 }
 
 long handle_install(struct process *p, struct kobject *o, uint32_t rights);
-long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights,
-                           uint64_t badge);
+long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge);
 long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
                    struct kobject **out);
 // handle_lookup, also giving the handle's rights and badge.
-long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type,
-                         uint32_t rights, struct kobject **out, struct handle *entry);
+long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
+                         struct kobject **out, struct handle *entry);
 long handle_remove(struct process *p, handle_t h);
 void handle_close_all(struct process *p);
 uint64_t handle_count(void);  // handles in use in every process

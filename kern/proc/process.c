@@ -11,7 +11,7 @@
 
 static struct process procs[NPROC];
 static struct spinlock procs_lock = SPINLOCK_INIT("procs", RANK_PROCS);  // slot allocation
-static int next_pid = 1;  // guarded by procs_lock
+static int next_pid = 1;                                                 // guarded by procs_lock
 
 void process_init(void)
 {

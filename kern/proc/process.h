@@ -22,25 +22,25 @@ struct process {
 
     // p->lock must be held when using these:
     enum process_state state;
-    int live_threads;       // threads not yet exited
-    bool exiting;           // process_exit or a kill: threads leave at their next chance
-    bool torn_down;         // memory and handles freed (process_teardown ran)
+    int live_threads;  // threads not yet exited
+    bool exiting;      // process_exit or a kill: threads leave at their next chance
+    bool torn_down;    // memory and handles freed (process_teardown ran)
     int exit_status;
-    struct waitq waiters;   // threads in process_wait on it
+    struct waitq waiters;            // threads in process_wait on it
     struct handle handles[NHANDLE];  // written only through object.c's handle_write,
-    uint32_t handle_seq;    // ... which makes this odd while it writes (see object.h)
+    uint32_t handle_seq;             // ... which makes this odd while it writes (see object.h)
 
     // Set at creation, then read-only:
     int pid;
     char name[16];
-    pagetable_t pagetable;  // user half private, kernel half shared with every process;
-                            // NULL once torn down (then only root remains)
-    pagetable_t root;       // the same page, which belongs to the table slot for good: a
-    uint64_t satp;          // ... hart may keep it in satp after the process is gone
-                            // (its user half is empty then), with no reference to hold
+    pagetable_t pagetable;    // user half private, kernel half shared with every process;
+                              // NULL once torn down (then only root remains)
+    pagetable_t root;         // the same page, which belongs to the table slot for good: a
+    uint64_t satp;            // ... hart may keep it in satp after the process is gone
+                              // (its user half is empty then), with no reference to hold
     struct spinlock vm_lock;  // guards the user half of pagetable (mm/uvm.c)
 
-    uint64_t harts_used;    // atomic: harts that may hold its TLB entries
+    uint64_t harts_used;  // atomic: harts that may hold its TLB entries
 };
 
 void process_init(void);

@@ -51,7 +51,7 @@ void rq_unlink(struct runqueue *rq, struct thread *t)
     else
         rq->tail[p] = t->rq_prev;
     if (!rq->head[p])
-        rq->ready &= (uint8_t)~(1u << p);
+        rq->ready &= (uint8_t) ~(1u << p);
     t->rq_next = t->rq_prev = NULL;
     t->rq = NULL;
     rq->length--;

@@ -24,8 +24,8 @@ struct runqueue {
     struct spinlock lock;
     // rq->lock must be held when using these:
     struct thread *head[PRIO_LEVELS], *tail[PRIO_LEVELS];
-    uint8_t ready;   // bit p set: head[p] holds a thread (a byte: one load reads it)
-    int length;      // threads queued
+    uint8_t ready;  // bit p set: head[p] holds a thread (a byte: one load reads it)
+    int length;     // threads queued
 };
 
 // highest_bit[m]: the highest bit set in m, or -1 for 0 (the ISA has no clz without

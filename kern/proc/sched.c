@@ -201,8 +201,7 @@ void sched_block(struct thread *handoff, struct spinlock *release)
     if (handoff) {
         spin_lock_at(&handoff->lock, RANK_THREAD_NEXT);
         assert(handoff->state == T_BLOCKED);
-        bool here = (handoff->affinity & h->mask) &&
-                    handoff->priority >= sched_highest_waiting(h);
+        bool here = (handoff->affinity & h->mask) && handoff->priority >= sched_highest_waiting(h);
         if (here) {
             next = handoff;
         } else {

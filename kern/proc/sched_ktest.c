@@ -102,8 +102,8 @@ void ktest_sched_spread(void)
     }
     uint64_t seen = __atomic_load_n(&spread_seen, __ATOMIC_RELAXED);
     if (seen != all_harts_mask())
-        ktest_fail("workers ran on harts mask %#lx, expected all of %#lx",
-                   (unsigned long)seen, (unsigned long)all_harts_mask());
+        ktest_fail("workers ran on harts mask %#lx, expected all of %#lx", (unsigned long)seen,
+                   (unsigned long)all_harts_mask());
     leak_end(before);
 }
 
@@ -222,7 +222,8 @@ void ktest_sched_priority(void)
     thread_set_priority(me, PRIORITY_DEFAULT);
     if (order_count != 3 || order[0] != 3 || order[1] != 2 || order[2] != 1)
         ktest_fail("threads of priority high, mid, low ran in the order %d %d %d "
-                   "(3 = high, 1 = low)", order[0], order[1], order[2]);
+                   "(3 = high, 1 = low)",
+                   order[0], order[1], order[2]);
     leak_end(before);
 }
 

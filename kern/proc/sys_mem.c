@@ -25,8 +25,7 @@ static long mem_target(handle_t h, struct process **out)
 
 // Runs op on the process behind h after the common checks; 0 or an error.
 static long with_target(handle_t h, uint64_t va, uint64_t len,
-                        long (*op)(struct process *, uint64_t, uint64_t, uint32_t),
-                        uint32_t prot)
+                        long (*op)(struct process *, uint64_t, uint64_t, uint32_t), uint32_t prot)
 {
     long err = uvm_check_range(va, len);
     if (err)
@@ -103,20 +102,24 @@ long sys_region_create(uint64_t len)
     struct region *r = region_create(len);
     if (!r)
         return E_NOMEM;
-    long h = handle_install(process_current(), &r->obj, RIGHT_ALL & ~(RIGHT_MEM |
-                            RIGHT_THREAD | RIGHT_WAIT | RIGHT_KILL | RIGHT_SCHED));
+    long h = handle_install(
+        process_current(), &r->obj,
+        RIGHT_ALL & ~(RIGHT_MEM | RIGHT_THREAD | RIGHT_WAIT | RIGHT_KILL | RIGHT_SCHED));
     kobj_put(&r->obj);
     return h;
 }
 
 static uint64_t region_pa(const void *ctx, uint64_t i)
 {
-    const struct { struct region *r; uint64_t first; } *c = ctx;
+    const struct {
+        struct region *r;
+        uint64_t first;
+    } *c = ctx;
     return region_page(c->r, c->first + i);
 }
 
-long sys_region_map(handle_t region, handle_t process, uint64_t va, uint64_t offset,
-                    uint64_t len, uint32_t prot)
+long sys_region_map(handle_t region, handle_t process, uint64_t va, uint64_t offset, uint64_t len,
+                    uint32_t prot)
 {
     long err = uvm_check_prot(prot);
     if (!err)
@@ -124,8 +127,7 @@ long sys_region_map(handle_t region, handle_t process, uint64_t va, uint64_t off
     if (err)
         return err;
     uint32_t need = ((prot & PROT_READ) ? RIGHT_READ : 0) |
-                    ((prot & PROT_WRITE) ? RIGHT_WRITE : 0) |
-                    ((prot & PROT_EXEC) ? RIGHT_EXEC : 0);
+                    ((prot & PROT_WRITE) ? RIGHT_WRITE : 0) | ((prot & PROT_EXEC) ? RIGHT_EXEC : 0);
     struct kobject *o;
     err = handle_lookup(process_current(), region, KOBJ_REGION, need, &o);
     if (err)
@@ -139,7 +141,10 @@ long sys_region_map(handle_t region, handle_t process, uint64_t va, uint64_t off
     struct process *p;
     err = mem_target(process, &p);
     if (!err) {
-        struct { struct region *r; uint64_t first; } ctx = { r, offset / PAGE_SIZE };
+        struct {
+            struct region *r;
+            uint64_t first;
+        } ctx = { r, offset / PAGE_SIZE };
         err = uvm_map_phys(p, va, len / PAGE_SIZE, region_pa, &ctx, prot);
         kobj_put(&p->obj);
     }

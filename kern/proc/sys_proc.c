@@ -205,8 +205,7 @@ long sys_handle_close(handle_t handle)
 
 // A copy of the handle in process to, with rights cut down to the handle's own and
 // the same badge (a badge never changes: it is how a server knows its client).
-static long copy_handle(struct process *to, handle_t handle, uint32_t rights,
-                        uint32_t need)
+static long copy_handle(struct process *to, handle_t handle, uint32_t rights, uint32_t need)
 {
     struct process *self = process_current();
     if (rights & ~RIGHT_ALL)

@@ -22,7 +22,7 @@ extern const char *const syscall_names[SYS_COUNT];
 struct trapframe;
 // The system calls that return through C, from uservec.S: a0..a5 are the arguments,
 // number the call, tf the thread's trapframe. Interrupts are off on entry and on return.
-long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                   uint64_t a5, struct trapframe *tf, uint64_t number);
+long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+                   struct trapframe *tf, uint64_t number);
 // Runs the @raw call in tf's a7 with the registers in tf; its status goes to a0.
 void syscall_dispatch(struct trapframe *tf);

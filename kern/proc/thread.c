@@ -16,7 +16,6 @@ static int next_id = 1;  // guarded by threads_lock
 // Guards allocation of table slots, and is the condition lock of thread_join().
 static struct spinlock threads_lock = SPINLOCK_INIT("threads", RANK_THREADS);
 
-
 void thread_init(void)
 {
     for (int i = 0; i < NTHREAD; i++)
@@ -102,8 +101,8 @@ static void thread_start_running(struct thread *t)
     spin_unlock(&t->lock);
 }
 
-struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name,
-                                    int priority, uint64_t affinity)
+struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name, int priority,
+                                    uint64_t affinity)
 {
     struct thread *t = thread_alloc(name, priority, affinity);
     if (!t)
@@ -126,8 +125,8 @@ struct thread *thread_create_user(struct process *p, uint64_t pc, uint64_t sp, u
         p->live_threads++;
     spin_unlock(&p->lock);
     if (!alive) {
-        thread_put(t);   // the creator's reference
-        thread_put(t);   // and the one it would have run with
+        thread_put(t);  // the creator's reference
+        thread_put(t);  // and the one it would have run with
         return NULL;
     }
     kobj_get(&p->obj);

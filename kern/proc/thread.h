@@ -22,8 +22,8 @@
 #include "lib/types.h"
 #include "proc/object.h"
 
-#define NTHREAD 256
-#define KSTACK_SIZE 4096  // one page per kernel stack, trapframe included
+#define NTHREAD       256
+#define KSTACK_SIZE   4096                   // one page per kernel stack, trapframe included
 #define KSTACK_CANARY 0x5afe57ac4ca11e57ULL  // at the bottom: overwritten = overflow
 
 enum thread_state {
@@ -52,27 +52,27 @@ struct thread {
 
     // t->lock must be held when using these:
     enum thread_state state;
-    struct waitq *wq;        // the wait queue a T_SLEEPING thread is on (also needs
-    struct thread *wq_next;  // ... the queue's lock), or NULL
-    uint64_t wake_time;      // time CSR value at which a timed sleep ends, or 0
-    struct hart *sleep_hart; // whose timed-sleep queue it is on (also needs that queue's
+    struct waitq *wq;           // the wait queue a T_SLEEPING thread is on (also needs
+    struct thread *wq_next;     // ... the queue's lock), or NULL
+    uint64_t wake_time;         // time CSR value at which a timed sleep ends, or 0
+    struct hart *sleep_hart;    // whose timed-sleep queue it is on (also needs that queue's
     struct thread *sleep_next;  // lock), or NULL
     long exit_value;
-    bool killed;             // leave at the next kernel boundary
-    struct waitq joiners;    // threads in thread_join on it (guarded by threads_lock)
+    bool killed;           // leave at the next kernel boundary
+    struct waitq joiners;  // threads in thread_join on it (guarded by threads_lock)
 
     // Scheduler state, guarded by the policy's run queue lock (priority and affinity
     // change only with t->lock held as well, off any queue):
-    struct runqueue *rq;     // the run queue holding it, or NULL
+    struct runqueue *rq;  // the run queue holding it, or NULL
     struct thread *rq_next, *rq_prev;
-    int priority;            // PRIORITY_MIN .. PRIORITY_MAX, larger runs first
-    uint64_t affinity;       // bit i set: may run on harts[i]
+    int priority;       // PRIORITY_MIN .. PRIORITY_MAX, larger runs first
+    uint64_t affinity;  // bit i set: may run on harts[i]
 
     // Owned by the thread itself (or its creator before it runs):
-    struct context context;  // saved by swtch() when it is not running
-    uint8_t *kstack;         // KSTACK_SIZE bytes
-    struct trapframe *tf;    // user threads: at the top of kstack
-    struct process *process; // NULL for kernel threads; holds a reference
+    struct context context;   // saved by swtch() when it is not running
+    uint8_t *kstack;          // KSTACK_SIZE bytes
+    struct trapframe *tf;     // user threads: at the top of kstack
+    struct process *process;  // NULL for kernel threads; holds a reference
     void (*fn)(void *arg);
     void *arg;
     int id;
@@ -85,8 +85,8 @@ struct thread {
 };
 
 void thread_init(void);
-struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name,
-                                    int priority, uint64_t affinity);
+struct thread *thread_create_kernel(void (*fn)(void *), void *arg, const char *name, int priority,
+                                    uint64_t affinity);
 struct thread *thread_create_user(struct process *p, uint64_t pc, uint64_t sp, uint64_t a0,
                                   int priority, uint64_t affinity);
 __attribute__((noreturn)) void thread_exit(long value);
@@ -107,4 +107,4 @@ int thread_set_affinity(struct thread *t, uint64_t affinity);
 bool thread_killed(struct thread *t);
 void thread_kill_process(struct process *p);  // every thread of p: killed, woken
 void thread_check_stack(struct thread *t);    // panics on a smashed canary
-int thread_count(void);  // threads not T_UNUSED, for leak checks
+int thread_count(void);                       // threads not T_UNUSED, for leak checks

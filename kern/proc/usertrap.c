@@ -80,8 +80,8 @@ __attribute__((noinline)) static void syscall_exit_work(void)
     intr_off();
 }
 
-long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-                   uint64_t a5, struct trapframe *tf, uint64_t number)
+long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+                   struct trapframe *tf, uint64_t number)
 {
     tf->sepc += 4;  // past the ecall
     syscall_fn call = number < SYS_COUNT ? syscall_calls[number] : NULL;

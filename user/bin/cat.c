@@ -47,8 +47,9 @@ int main(int argc, char *argv[])
         long err = fs_open(argv[i], O_RDONLY, &h);
         if (err < 0) {
             fprintf(stderr, "cat: %s: %s\n", argv[i],
-                    err == E_NOENT ? "no such file" : err == E_INVAL ? "is a directory"
-                                                                   : abi_strerror(err));
+                    err == E_NOENT   ? "no such file"
+                    : err == E_INVAL ? "is a directory"
+                                     : abi_strerror(err));
             status = 1;
             continue;
         }

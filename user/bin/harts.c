@@ -25,10 +25,9 @@ int main(int argc, char *argv[])
             return 1;
         }
         printf("%4lu %6lu %6s %4lu %4lu %9lu %8lu %8lu %8lu %8lu %8lu\n", (unsigned long)i,
-               (unsigned long)h.hartid, h.online ? "yes" : "no",
-               (unsigned long)h.current_pid, (unsigned long)h.runqueue_len,
-               (unsigned long)h.context_switches, (unsigned long)h.ipis,
-               (unsigned long)h.ticks, (unsigned long)h.preemptions,
+               (unsigned long)h.hartid, h.online ? "yes" : "no", (unsigned long)h.current_pid,
+               (unsigned long)h.runqueue_len, (unsigned long)h.context_switches,
+               (unsigned long)h.ipis, (unsigned long)h.ticks, (unsigned long)h.preemptions,
                (unsigned long)h.ipc_fast, (unsigned long)h.ipc_slow);
     }
     return 0;

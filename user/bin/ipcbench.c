@@ -46,10 +46,10 @@
 #include "pm.h"
 #include "ulib.h"
 
-#define WARMUP      100
-#define DEFAULT_N   1000
-#define LOOKUP_MS   5000
-#define TICK_TURNS  100000000ULL  // the tick loop: 200,000,000 instructions, 20 ticks
+#define WARMUP     100
+#define DEFAULT_N  1000
+#define LOOKUP_MS  5000
+#define TICK_TURNS 100000000ULL  // the tick loop: 200,000,000 instructions, 20 ticks
 
 enum bench_op { BENCH_NULL, BENCH_PIN, BENCH_EXIT };
 
@@ -77,12 +77,9 @@ static long pin_self(int hart)
 static uint64_t serve_one(const struct ipc_msg *m)
 {
     switch (m->w[0]) {
-    case BENCH_NULL:
-        return 0;
-    case BENCH_PIN:
-        return (uint64_t)sys_thread_set_affinity(H_SELF_THREAD, 1ULL << m->w[1]);
-    default:
-        return (uint64_t)E_INVAL;
+    case BENCH_NULL: return 0;
+    case BENCH_PIN: return (uint64_t)sys_thread_set_affinity(H_SELF_THREAD, 1ULL << m->w[1]);
+    default: return (uint64_t)E_INVAL;
     }
 }
 
@@ -229,12 +226,14 @@ static int measure_pipe(int n)
     stream_close(from_r);
     stream_close(from_w);
     if (pid < 0 || err < 0 || status != 0) {
-        printf("ipcbench: pipe measurement failed: %s\n",
-               abi_strerror(pid < 0 ? pid : err < 0 ? err : E_INVAL));
+        printf("ipcbench: pipe measurement failed: %s\n", abi_strerror(pid < 0   ? pid
+                                                                       : err < 0 ? err
+                                                                                 : E_INVAL));
         return 1;
     }
     printf("ipcbench: pipe round trip: %lu instructions (one byte each way, "
-           "two processes and fs)\n", (unsigned long)per_op(before, after, (uint64_t)n));
+           "two processes and fs)\n",
+           (unsigned long)per_op(before, after, (uint64_t)n));
     return 0;
 }
 
@@ -350,8 +349,8 @@ static int client(int n, const char *list)
         printf("ipcbench: sys_stats failed\n");
         return 1;
     }
-    printf("ipcbench: %d operations after %d to warm up; the counts repeat under ICOUNT=1\n",
-           n, WARMUP);
+    printf("ipcbench: %d operations after %d to warm up; the counts repeat under ICOUNT=1\n", n,
+           WARMUP);
     int status = 0;
     if (wanted(list, "syscall"))
         measure_syscall(n);

@@ -25,11 +25,11 @@
 #include "ulib.h"
 #include "uthread.h"
 
-#define KERNEL_VA  0xffffffc080200000ULL  // the kernel's text: never user memory
-#define BAD_VA     0x10ULL                // below USER_MIN: never mapped
-#define MAP_VA_A   0x3000000000ULL        // free places to map regions at
-#define MAP_VA_B   0x3000100000ULL
-#define MS         1000000ULL             // ns
+#define KERNEL_VA 0xffffffc080200000ULL  // the kernel's text: never user memory
+#define BAD_VA    0x10ULL                // below USER_MIN: never mapped
+#define MAP_VA_A  0x3000000000ULL        // free places to map regions at
+#define MAP_VA_B  0x3000100000ULL
+#define MS        1000000ULL  // ns
 
 // Operations of the echo servers (w[0]); anything else is echoed as w[0] + 1.
 #define OP_STOP 0x5707  // the in-process server answers, then its thread ends
@@ -97,8 +97,10 @@ static void echo_answer(struct ipc_msg *m, struct ipc_xfer *x, void *buf)
         sys_handle_close(x->recv_handle);
     m->w[0] += 1;
     m->w[3] = m->badge;
-    *x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)buf, .send_len = len,
-                            .recv_buf = (uint64_t)(uintptr_t)buf, .recv_cap = IPC_BUF_MAX };
+    *x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)buf,
+                            .send_len = len,
+                            .recv_buf = (uint64_t)(uintptr_t)buf,
+                            .recv_cap = IPC_BUF_MAX };
 }
 
 // Serves ep until OP_STOP (when stop) or until the endpoint is gone; returns how many
@@ -113,8 +115,7 @@ static long echo_loop(handle_t ep, bool stop, uint8_t *buf)
         if (err < 0) {
             if (err == E_DEAD || err == E_BADHANDLE)
                 return served;
-            x = (struct ipc_xfer){ .recv_buf = (uint64_t)(uintptr_t)buf,
-                                   .recv_cap = IPC_BUF_MAX };
+            x = (struct ipc_xfer){ .recv_buf = (uint64_t)(uintptr_t)buf, .recv_cap = IPC_BUF_MAX };
             err = ipc_recv(ep, &m, &x, 0);
             continue;
         }
@@ -234,8 +235,10 @@ static void ping_pong_rounds(handle_t ep, int n, const char *who)
         for (uint64_t k = 0; k < len; k++)
             out[k] = (uint8_t)(i + k * 7);
         struct ipc_msg m = { .w = { (uint64_t)i * 2, 0xa1, 0xb2, 0xc3 } };
-        struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)out, .send_len = len,
-                              .recv_buf = (uint64_t)(uintptr_t)in, .recv_cap = IPC_BUF_MAX };
+        struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)out,
+                              .send_len = len,
+                              .recv_buf = (uint64_t)(uintptr_t)in,
+                              .recv_cap = IPC_BUF_MAX };
         long err = ipc_call(ep, &m, &x);
         if (err < 0)
             test_fail("%s: call %d: %s", who, i, abi_strerror(err));
@@ -297,8 +300,8 @@ static void test_ping_pong(void)
 
 // ---- many_clients ------------------------------------------------------------------------
 
-#define CLIENTS       8
-#define CLIENT_CALLS  200
+#define CLIENTS      8
+#define CLIENT_CALLS 200
 
 static handle_t order_ep;
 static uint64_t order_next[CLIENTS];  // the server's: the sequence number it expects next
@@ -320,7 +323,7 @@ static long order_server(void *arg)
             order_next[id]++;
         m.w[2] = ok;
         err = n + 1 < CLIENTS * CLIENT_CALLS ? ipc_reply_recv(order_ep, &m, NULL)
-                                              : ipc_reply(&m, NULL);
+                                             : ipc_reply(&m, NULL);
     }
     return err;
 }
@@ -354,8 +357,8 @@ static void test_many_clients(void)
     }
     int started = 0;
     for (int i = 0; i < CLIENTS; i++) {
-        if (uthread_start(&clients[i], order_client, (void *)(uintptr_t)i,
-                          UTHREAD_STACK_DEFAULT) < 0) {
+        if (uthread_start(&clients[i], order_client, (void *)(uintptr_t)i, UTHREAD_STACK_DEFAULT) <
+            0) {
             test_fail("cannot start client thread %d", i);
             clients[i].handle = 0;
         } else {
@@ -430,8 +433,7 @@ static void test_badges(void)
             test_fail("a duplicate of a badged handle lost its badge");
         if (d)
             sys_handle_close(d);
-        expect(sys_handle_mint(minted[1], 7, RIGHT_SEND), E_PERM,
-               "minting from a badged handle");
+        expect(sys_handle_mint(minted[1], 7, RIGHT_SEND), E_PERM, "minting from a badged handle");
     }
     expect(sys_handle_mint(ep, 0, RIGHT_SEND), E_INVAL, "minting badge 0");
     expect(sys_handle_mint(ep, 5, 1u << 20), E_INVAL, "minting with rights that do not exist");
@@ -466,8 +468,8 @@ static long transfer_receiver(void *arg)
             return 0;
         }
         handle_t h = x.recv_handle;
-        m.w[0] = (uint64_t)sys_region_map(h, H_SELF, MAP_VA_B, 0, PAGE_SIZE,
-                                          PROT_READ | PROT_WRITE);
+        m.w[0] =
+            (uint64_t)sys_region_map(h, H_SELF, MAP_VA_B, 0, PAGE_SIZE, PROT_READ | PROT_WRITE);
         if ((long)m.w[0] == 0)
             sys_mem_unmap(H_SELF, MAP_VA_B, PAGE_SIZE);
         m.w[1] = (uint64_t)sys_region_map(h, H_SELF, MAP_VA_B, 0, PAGE_SIZE, PROT_READ);
@@ -518,8 +520,8 @@ static void test_handle_transfer(void)
         sys_mem_unmap(H_SELF, MAP_VA_A, PAGE_SIZE);
     }
     struct uthread t;
-    if (!ep || uthread_start(&t, transfer_receiver, (void *)(uintptr_t)ep,
-                             UTHREAD_STACK_DEFAULT) < 0) {
+    if (!ep ||
+        uthread_start(&t, transfer_receiver, (void *)(uintptr_t)ep, UTHREAD_STACK_DEFAULT) < 0) {
         test_fail("cannot start the receiver");
         sys_handle_close(r);
         return;
@@ -619,15 +621,20 @@ static void bad_buffers(handle_t ep)
     expect(ipc_call(ep, &m, (struct ipc_xfer *)(uintptr_t)KERNEL_VA), E_FAULT,
            "ipc_call with a struct ipc_xfer in the kernel");
     // The echo server sends the 16 bytes back: to nowhere, then into too little room.
-    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)buf, .send_len = 16,
-                           .recv_buf = BAD_VA, .recv_cap = 16 };
+    x = (struct ipc_xfer){
+        .send_buf = (uint64_t)(uintptr_t)buf, .send_len = 16, .recv_buf = BAD_VA, .recv_cap = 16
+    };
     expect(ipc_call(ep, &m, &x), E_FAULT, "a reply into an unmapped buffer");
-    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)buf, .send_len = 16,
-                           .recv_buf = (uint64_t)(uintptr_t)buf, .recv_cap = 8 };
+    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)buf,
+                           .send_len = 16,
+                           .recv_buf = (uint64_t)(uintptr_t)buf,
+                           .recv_cap = 8 };
     expect(ipc_call(ep, &m, &x), E_TOOBIG, "a reply of 16 bytes into room for 8");
     // The server survived all that and still answers.
-    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)buf, .send_len = 16,
-                           .recv_buf = (uint64_t)(uintptr_t)buf, .recv_cap = 16 };
+    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)buf,
+                           .send_len = 16,
+                           .recv_buf = (uint64_t)(uintptr_t)buf,
+                           .recv_cap = 16 };
     m = (struct ipc_msg){ .w = { 41 } };
     long err = ipc_call(ep, &m, &x);
     if (err < 0 || m.w[0] != 42 || x.recv_len != 16)
@@ -734,8 +741,8 @@ static void death_queued(void)
         return;
     struct uthread t[QUEUED];
     for (int i = 0; i < QUEUED; i++)
-        if (uthread_start(&t[i], blocked_caller, (void *)(uintptr_t)send,
-                          UTHREAD_STACK_DEFAULT) < 0)
+        if (uthread_start(&t[i], blocked_caller, (void *)(uintptr_t)send, UTHREAD_STACK_DEFAULT) <
+            0)
             t[i].handle = 0;
     sys_sleep(50 * MS);  // all queued
     sys_handle_close(ep);
@@ -791,9 +798,12 @@ static void leak_calls(handle_t ep, int calls)
     for (int i = 0; i < calls && !test_failed(); i++) {
         handle_t give = i % 10 == 0 ? dup_rights(ep, RIGHT_SEND | RIGHT_TRANSFER) : 0;
         struct ipc_msg m = { .w = { (uint64_t)i } };
-        struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)buf, .send_len = sizeof(buf),
-                              .recv_buf = (uint64_t)(uintptr_t)buf, .recv_cap = sizeof(buf),
-                              .send_handle = give, .send_rights = RIGHT_SEND };
+        struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)buf,
+                              .send_len = sizeof(buf),
+                              .recv_buf = (uint64_t)(uintptr_t)buf,
+                              .recv_cap = sizeof(buf),
+                              .send_handle = give,
+                              .send_rights = RIGHT_SEND };
         long err = ipc_call(ep, &m, &x);
         if (err < 0 || m.w[0] != (uint64_t)i + 1)
             test_fail("call %d: %s", i, abi_strerror(err));
@@ -976,8 +986,8 @@ static void test_fast_path(void)
     order_ep = new_endpoint();
     long minted = order_ep ? sys_handle_mint(order_ep, 0xbad9e, RIGHT_SEND) : E_INVAL;
     struct uthread t;
-    if (minted < 0 || uthread_start(&t, pinned_echo, (void *)(uintptr_t)hart,
-                                    UTHREAD_STACK_DEFAULT) < 0) {
+    if (minted < 0 ||
+        uthread_start(&t, pinned_echo, (void *)(uintptr_t)hart, UTHREAD_STACK_DEFAULT) < 0) {
         test_fail("cannot set up the server");
         return;
     }

@@ -14,8 +14,7 @@
 #include "kvs.h"
 
 // Says why op on key failed; returns the exit status. vlen: the value's length (put).
-__attribute__((unused)) static int complain(const char *op, const char *key, long err,
-                                            size_t vlen)
+__attribute__((unused)) static int complain(const char *op, const char *key, long err, size_t vlen)
 {
     size_t klen = strlen(key);
     if (err == E_TOOBIG && klen > KVS_KEY_MAX)
@@ -49,7 +48,8 @@ static int cmd_put(const char *key, const char *value)
 
 static int cmd_get(const char *key)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: kvs_get, then print the value (it may hold any byte) and a newline */
+#if SOL >=                                                                                         \
+    2 /* LAB 2 exercise 3: kvs_get, then print the value (it may hold any byte) and a newline */
     char value[KVS_VALUE_MAX];
     long len = kvs_get(key, value, sizeof(value));
     if (len < 0)
@@ -74,7 +74,8 @@ static int cmd_del(const char *key)
 
 static int cmd_list(void)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: kvs_list from index 0, again from where it stopped, until every key is printed */
+#if SOL >= 2 /* LAB 2 exercise 3: kvs_list from index 0, again from where it stopped, until every  \
+                key is printed */
     static char keys[IPC_BUF_MAX + 1];
     uint64_t start = 0;
     for (;;) {

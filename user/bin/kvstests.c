@@ -38,9 +38,9 @@
 #include "ulib.h"
 #include "uthread.h"
 
-#define MS            1000000ULL  // ns
-#define THREAD_STACK  (64 * 1024)
-#define LIST_ALL_MAX  (KVS_MAX_KEYS * (KVS_KEY_MAX + 1) + 1)
+#define MS           1000000ULL  // ns
+#define THREAD_STACK (64 * 1024)
+#define LIST_ALL_MAX (KVS_MAX_KEYS * (KVS_KEY_MAX + 1) + 1)
 
 // ---- helpers ------------------------------------------------------------------------------
 
@@ -206,7 +206,7 @@ static void test_protocol(void)
     expect_value("p.alpha", "one", 3);
     put_text("p.alpha", "one more time");  // overwrite: longer ...
     expect_value("p.alpha", "one more time", 13);
-    put_text("p.alpha", "1");              // ... and shorter
+    put_text("p.alpha", "1");  // ... and shorter
     expect_value("p.alpha", "1", 1);
 
     uint8_t bytes[256];
@@ -242,8 +242,7 @@ static void test_protocol(void)
         expect(total, 0, "listing the keys");
     } else {
         expect(list_check_order(all), total, "keys in the list");
-        const char *mine[] = { "p.a", "p.alpha", "p.b", "p.binary", "p.c", "p.empty",
-                               "p.long" };
+        const char *mine[] = { "p.a", "p.alpha", "p.b", "p.binary", "p.c", "p.empty", "p.long" };
         for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++)
             if (!list_has(all, mine[i]))
                 test_fail("KVS_LIST does not list %s", mine[i]);
@@ -252,8 +251,7 @@ static void test_protocol(void)
             test_fail("KVS_LIST does not give p.a, p.b, p.c in that order");
         int n = -1, t = -1;
         char page[64];
-        expect(kvs_list((uint64_t)total, page, sizeof(page), &n, &t), 0,
-               "kvs_list from the end");
+        expect(kvs_list((uint64_t)total, page, sizeof(page), &n, &t), 0, "kvs_list from the end");
         expect(n, 0, "keys listed from the end");
         expect(t, total, "the total kvs_list gives");
     }
@@ -391,8 +389,10 @@ static void raw_expect_value(handle_t h, const char *key, const void *want, size
 {
     static uint8_t got[KVS_VALUE_MAX];
     struct ipc_msg m = { .w = { KVS_GET } };
-    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)key, .send_len = strlen(key),
-                          .recv_buf = (uint64_t)(uintptr_t)got, .recv_cap = sizeof(got) };
+    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)key,
+                          .send_len = strlen(key),
+                          .recv_buf = (uint64_t)(uintptr_t)got,
+                          .recv_cap = sizeof(got) };
     char what[96];
     snprintf(what, sizeof(what), "KVS_GET(%s) by hand", key);
     if (!expect(raw(h, &m, &x), 0, what))
@@ -450,16 +450,20 @@ static void test_bad_requests(void)
     static char big[5 + 100] = "x.biga hundred bytes";
     expect(raw_buf(h, KVS_PUT, 5, big, sizeof(big)), 0, "KVS_PUT(x.big, 100 bytes) by hand");
     m = (struct ipc_msg){ .w = { KVS_GET } };
-    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)"x.big", .send_len = 5,
-                           .recv_buf = (uint64_t)(uintptr_t)page, .recv_cap = 10 };
+    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t) "x.big",
+                           .send_len = 5,
+                           .recv_buf = (uint64_t)(uintptr_t)page,
+                           .recv_cap = 10 };
     expect(raw(h, &m, &x), E_TOOBIG, "KVS_GET of 100 bytes into a 10-byte buffer");
     expect(raw_buf(h, KVS_GET, 0, "x.big", 5), E_TOOBIG,
            "KVS_GET of 100 bytes with no receive buffer");
 
     // A handle sent along is not kvs's business: the request is served, the handle closed.
     m = (struct ipc_msg){ .w = { KVS_PUT, 5 } };
-    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t)"x.hdlv", .send_len = 6,
-                           .send_handle = h, .send_rights = RIGHT_SEND };
+    x = (struct ipc_xfer){ .send_buf = (uint64_t)(uintptr_t) "x.hdlv",
+                           .send_len = 6,
+                           .send_handle = h,
+                           .send_rights = RIGHT_SEND };
     expect(raw(h, &m, &x), 0, "KVS_PUT with a handle attached");
 
     // Still serving, and never restarted.
@@ -479,8 +483,8 @@ static void test_bad_requests(void)
 
 #define CONC_THREADS 8
 #define CONC_ROUNDS  100
-#define CONC_OWN     3   // keys of each thread's own
-#define CONC_SHARED  2   // keys every thread writes
+#define CONC_OWN     3  // keys of each thread's own
+#define CONC_SHARED  2  // keys every thread writes
 #define CONC_WAIT_MS 90000
 #define SHARED_TAG   0xff
 
@@ -516,7 +520,7 @@ struct conc_client {
     int index;
     int hart;
     struct uthread thread;
-    int done;            // set (release) when the thread is about to return
+    int done;  // set (release) when the thread is about to return
     long ops;
 };
 
@@ -757,8 +761,8 @@ static void test_restart(void)
         clients[i] = (struct rst_client){ .index = i, .hart = i % harts };
         threads[i] = &clients[i].thread;
         done[i] = &clients[i].done;
-        if (!expect(uthread_start(&clients[i].thread, rst_client_run, &clients[i],
-                                  THREAD_STACK), 0, "uthread_start"))
+        if (!expect(uthread_start(&clients[i].thread, rst_client_run, &clients[i], THREAD_STACK), 0,
+                    "uthread_start"))
             break;
         started++;
     }
@@ -780,11 +784,10 @@ static void test_restart(void)
         deads += clients[i].deads;
         noents += clients[i].noents;
     }
-    printf("kvstests: restart: %d clients; E_DEAD seen %d times, E_NOENT %d times\n",
-           started, deads, noents);
+    printf("kvstests: restart: %d clients; E_DEAD seen %d times, E_NOENT %d times\n", started,
+           deads, noents);
     char v[8];
-    expect(kvs_get("r.before", v, sizeof(v)), E_NOENT,
-           "kvs_get of a key from before the restart");
+    expect(kvs_get("r.before", v, sizeof(v)), E_NOENT, "kvs_get of a key from before the restart");
     put_text("r.after", "new");
     expect_value("r.after", "new", 3);
     delete_prefix("r.");
@@ -886,12 +889,9 @@ static void test_kv_command(void)
 // ---- the list and main -----------------------------------------------------------------------
 
 static const struct test_case tests[] = {
-    { "protocol", test_protocol, 0 },
-    { "bounds", test_bounds, 0 },
-    { "bad_requests", test_bad_requests, 0 },
-    { "concurrency", test_concurrency, 0 },
-    { "restart", test_restart, 0 },
-    { "kv_command", test_kv_command, 0 },
+    { "protocol", test_protocol, 0 },         { "bounds", test_bounds, 0 },
+    { "bad_requests", test_bad_requests, 0 }, { "concurrency", test_concurrency, 0 },
+    { "restart", test_restart, 0 },           { "kv_command", test_kv_command, 0 },
 };
 
 static const struct test_suite suite = {

@@ -206,13 +206,13 @@ static void test_ns_names(void)
 struct stream_server {
     handle_t ep;
     struct uthread thread;
-    uint64_t writes;      // STREAM_WRITE messages
-    uint64_t bytes;       // bytes they carried
-    bool check_pattern;   // the bytes written should be stream_byte's
-    bool pattern_ok;      // every byte was what stream_byte says
+    uint64_t writes;     // STREAM_WRITE messages
+    uint64_t bytes;      // bytes they carried
+    bool check_pattern;  // the bytes written should be stream_byte's
+    bool pattern_ok;     // every byte was what stream_byte says
     bool closed;
-    uint64_t badge;       // the badge of the last request
-    char text[128];       // the start of what was written, as a string
+    uint64_t badge;  // the badge of the last request
+    char text[128];  // the start of what was written, as a string
     uint8_t buf[IPC_BUF_MAX];
 };
 
@@ -356,8 +356,7 @@ static void test_con_stream(void)
     expect("its type", (long)st.type, STREAM_TYPE_CONSOLE);
     expect("stream_seek on the console", stream_seek(h, 0, STREAM_SEEK_SET), E_INVAL);
     const char *line = "servertests: this line went through con_open's stream\n";
-    expect("stream_write to the console", stream_write(h, line, strlen(line)),
-           (long)strlen(line));
+    expect("stream_write to the console", stream_write(h, line, strlen(line)), (long)strlen(line));
     expect("stream_close", stream_close(h), 0);
 
     // Our stdout is a console stream too, handed to us by init.
@@ -499,8 +498,8 @@ static void test_pm_waits(void)
         w[i] = (struct waiter){ .pid = spawn_self("--sleep", ms), .status = -1 };
         if (!expect("pm_spawn(servertests --sleep)", w[i].pid > 0 ? 0 : w[i].pid, 0))
             break;
-        if (!expect("uthread_start", uthread_start(&w[i].thread, waiter_loop, &w[i],
-                                                   UTHREAD_STACK_DEFAULT), 0))
+        if (!expect("uthread_start",
+                    uthread_start(&w[i].thread, waiter_loop, &w[i], UTHREAD_STACK_DEFAULT), 0))
             break;
         started++;
     }
@@ -656,8 +655,8 @@ static void test_restart_pm(void)
     struct waiter w = { .pid = spawn_self("--sleep", "2000"), .status = -1 };
     if (!expect("pm_spawn(servertests --sleep 2000)", w.pid > 0 ? 0 : w.pid, 0))
         return;
-    if (!expect("uthread_start", uthread_start(&w.thread, waiter_loop, &w,
-                                               UTHREAD_STACK_DEFAULT), 0))
+    if (!expect("uthread_start", uthread_start(&w.thread, waiter_loop, &w, UTHREAD_STACK_DEFAULT),
+                0))
         return;
     sleep_ms(100);  // the waiter's PM_WAIT is in pm now
     kill_and_wait("pm");

@@ -30,12 +30,12 @@
 #include "ulib.h"
 #include "uthread.h"
 
-#define LINE_MAX    1024
-#define TOKENS_MAX  128
-#define ARGS_MAX    (PM_ARGV_MAX - 1)
-#define CMDS_MAX    8            // commands in one pipeline
-#define WAITER_STACK (8 * 1024)
-#define STATUS_NOT_FOUND 127     // a command that could not start, as POSIX shells say
+#define LINE_MAX         1024
+#define TOKENS_MAX       128
+#define ARGS_MAX         (PM_ARGV_MAX - 1)
+#define CMDS_MAX         8  // commands in one pipeline
+#define WAITER_STACK     (8 * 1024)
+#define STATUS_NOT_FOUND 127  // a command that could not start, as POSIX shells say
 
 // ---- errors ---------------------------------------------------------------------------
 
@@ -140,10 +140,22 @@ static int tokenize(const char *line, struct token *toks, char *words)
         switch (*p) {
         case '\0': t->kind = T_END; return n;
         case '#': t->kind = T_END; return n;  // a comment to the end of the line
-        case '|': t->kind = T_PIPE; p++; continue;
-        case ';': t->kind = T_SEMI; p++; continue;
-        case '&': t->kind = T_AMP; p++; continue;
-        case '<': t->kind = T_IN; p++; continue;
+        case '|':
+            t->kind = T_PIPE;
+            p++;
+            continue;
+        case ';':
+            t->kind = T_SEMI;
+            p++;
+            continue;
+        case '&':
+            t->kind = T_AMP;
+            p++;
+            continue;
+        case '<':
+            t->kind = T_IN;
+            p++;
+            continue;
         case '>':
             t->kind = p[1] == '>' ? T_APPEND : T_OUT;
             p += p[1] == '>' ? 2 : 1;
@@ -230,8 +242,8 @@ static int parse_job(struct token *toks, int *i, struct job_spec *job)
 
 // One process of a job, and what the shell must close when it ends.
 struct proc {
-    long pid;               // 0 when it did not start
-    handle_t owned[2];      // streams the shell opened for it (0: none)
+    long pid;           // 0 when it did not start
+    handle_t owned[2];  // streams the shell opened for it (0: none)
     int status;
     int done;               // set by the waiter once status is final
     struct uthread waiter;  // handle 0 when no waiter runs
@@ -244,7 +256,7 @@ struct job {
 };
 
 static handle_t sh_in, sh_out, sh_err;  // the shell's own stdio
-static struct job *background;           // jobs running behind the prompt
+static struct job *background;          // jobs running behind the prompt
 
 static void close_owned(struct proc *p)
 {
@@ -395,8 +407,8 @@ static int wait_job(struct job *job)
             status = p->status;
             if (status == EXIT_KILLED)
                 for (int k = 0; k < last; k++)
-                    if (job->procs[k].pid && !__atomic_load_n(&job->procs[k].done,
-                                                              __ATOMIC_ACQUIRE))
+                    if (job->procs[k].pid &&
+                        !__atomic_load_n(&job->procs[k].done, __ATOMIC_ACQUIRE))
                         pm_kill(job->procs[k].pid);
         }
     }

@@ -19,7 +19,7 @@
 
 #define KERNEL_VA   0xffffffc080200000ULL  // the kernel's text
 #define MAX_WORKERS 32
-#define MAX_HARTS   64                     // masks are 64 bits
+#define MAX_HARTS   64  // masks are 64 bits
 
 // ---- helpers --------------------------------------------------------------------------
 
@@ -383,7 +383,7 @@ static void test_affinity(void)
 
 struct fpu_job {
     double seed, k;
-    int rounding;    // frm: 0 to nearest, 1 toward zero
+    int rounding;  // frm: 0 to nearest, 1 toward zero
     uint64_t pattern;
     double result;
     long reg_errors;  // rounds where a register or frm changed across a yield
@@ -401,12 +401,15 @@ static void set_rounding(int rm)
     asm volatile("fsrm %0" : : "r"(rm));
 }
 
-#define FLD(n) "fld f" #n ", " #n "*8(%1)\n"
-#define FSD(n) "fsd f" #n ", " #n "*8(%2)\n"
+#define FLD(n)                          "fld f" #n ", " #n "*8(%1)\n"
+#define FSD(n)                          "fsd f" #n ", " #n "*8(%2)\n"
 #define ALL8(M, a, b, c, d, e, f, g, h) M(a) M(b) M(c) M(d) M(e) M(f) M(g) M(h)
-#define ALL32(M)                                                                          \
-    ALL8(M, 0, 1, 2, 3, 4, 5, 6, 7) ALL8(M, 8, 9, 10, 11, 12, 13, 14, 15)                 \
-        ALL8(M, 16, 17, 18, 19, 20, 21, 22, 23) ALL8(M, 24, 25, 26, 27, 28, 29, 30, 31)
+// clang-format cannot settle on one layout for this macro.
+// clang-format off
+#define ALL32(M)                                                                 \
+    ALL8(M, 0, 1, 2, 3, 4, 5, 6, 7) ALL8(M, 8, 9, 10, 11, 12, 13, 14, 15)        \
+    ALL8(M, 16, 17, 18, 19, 20, 21, 22, 23) ALL8(M, 24, 25, 26, 27, 28, 29, 30, 31)
+// clang-format on
 
 // Fills all 32 f registers with distinct bit patterns, yields with a raw ecall (so no
 // compiler spill hides a loss), and reads them back; true when all and frm survived.
@@ -489,8 +492,7 @@ static void test_fpu(void)
 // there, moves back to hart a, and stores the f registers into out: they must hold `back`.
 // The kernel loads f registers lazily, so coming back to hart a, which held this thread's
 // older values, is exactly where a stale copy would show.
-static void fp_round_trip(const uint64_t *there, const uint64_t *back, uint64_t *out,
-                          int a, int b)
+static void fp_round_trip(const uint64_t *there, const uint64_t *back, uint64_t *out, int a, int b)
 {
     asm volatile(ALL32(FLD) "li a0, %4\n"
                             "mv a1, %5\n"
@@ -499,10 +501,10 @@ static void fp_round_trip(const uint64_t *there, const uint64_t *back, uint64_t 
                  : "=m"(*(char(*)[256])out)
                  : "r"(there), "r"(out), "m"(*(const char(*)[256])there), "i"(H_SELF_THREAD),
                    "r"(1ULL << b), "i"(SYS_thread_set_affinity)
-                 : "a0", "a1", "a7", ECALL_CLOBBERS, "f0", "f1", "f2", "f3", "f4", "f5", "f6",
-                   "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17",
-                   "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28",
-                   "f29", "f30", "f31");
+                 : "a0", "a1", "a7", ECALL_CLOBBERS, "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7",
+                   "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17", "f18", "f19",
+                   "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28", "f29", "f30",
+                   "f31");
     asm volatile(ALL32(FLD) "li a0, %4\n"
                             "mv a1, %5\n"
                             "li a7, %6\n"
@@ -510,10 +512,10 @@ static void fp_round_trip(const uint64_t *there, const uint64_t *back, uint64_t 
                  : "=m"(*(char(*)[256])out)
                  : "r"(back), "r"(out), "m"(*(const char(*)[256])back), "i"(H_SELF_THREAD),
                    "r"(1ULL << a), "i"(SYS_thread_set_affinity)
-                 : "a0", "a1", "a7", ECALL_CLOBBERS, "f0", "f1", "f2", "f3", "f4", "f5", "f6",
-                   "f7", "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17",
-                   "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28",
-                   "f29", "f30", "f31");
+                 : "a0", "a1", "a7", ECALL_CLOBBERS, "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7",
+                   "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15", "f16", "f17", "f18", "f19",
+                   "f20", "f21", "f22", "f23", "f24", "f25", "f26", "f27", "f28", "f29", "f30",
+                   "f31");
 }
 
 static void test_fpu_migrate(void)
@@ -535,8 +537,8 @@ static void test_fpu_migrate(void)
             test_fail("round %d: not back on hart %d", round, a);
         for (int i = 0; i < 32; i++) {
             if (out[i] != back[i]) {
-                test_fail("round %d (harts %d, %d): f%d came back as %#lx, not %#lx", round, a,
-                          b, i, (unsigned long)out[i], (unsigned long)back[i]);
+                test_fail("round %d (harts %d, %d): f%d came back as %#lx, not %#lx", round, a, b,
+                          i, (unsigned long)out[i], (unsigned long)back[i]);
                 break;
             }
         }
@@ -567,8 +569,8 @@ static void expect_result(const char *call, long got, const long *want, int n)
               want[0] == ANY_ERROR ? "an error" : abi_strerror(want[0]), n > 1 ? " or ..." : "");
 }
 
-#define EXPECT(call, ...)                                                                  \
-    expect_result(#call, (call), (const long[]){ __VA_ARGS__ },                            \
+#define EXPECT(call, ...)                                                                          \
+    expect_result(#call, (call), (const long[]){ __VA_ARGS__ },                                    \
                   (int)(sizeof((const long[]){ __VA_ARGS__ }) / sizeof(long)))
 
 // A pointer the kernel must not read or write through: not mapped, or not user memory.
@@ -602,13 +604,13 @@ static long quick_thread(void *arg)
 
 // The objects the checks use; all made by bad_args_setup and freed by bad_args_cleanup.
 struct victims {
-    long child;      // a process with no thread, never started
-    long dead;       // `hello -q`, exited and waited for
-    long region;     // one page
-    long child_dup;  // child with RIGHT_DUP only
-    long thread_dup; // thread with RIGHT_DUP only
-    long region_dup; // region with RIGHT_DUP only
-    long region_nodup;  // region with RIGHT_READ only
+    long child;             // a process with no thread, never started
+    long dead;              // `hello -q`, exited and waited for
+    long region;            // one page
+    long child_dup;         // child with RIGHT_DUP only
+    long thread_dup;        // thread with RIGHT_DUP only
+    long region_dup;        // region with RIGHT_DUP only
+    long region_nodup;      // region with RIGHT_READ only
     struct uthread thread;  // has exited (or will soon), not yet joined
     uint8_t buf[64];
 };
@@ -654,8 +656,8 @@ static bool bad_args_setup(struct victims *v)
 
 static void bad_args_cleanup(struct victims *v)
 {
-    long handles[] = { v->child_dup, v->thread_dup, v->region_dup, v->region_nodup,
-                       v->region, v->dead };
+    long handles[] = { v->child_dup,    v->thread_dup, v->region_dup,
+                       v->region_nodup, v->region,     v->dead };
     for (size_t i = 0; i < sizeof(handles) / sizeof(handles[0]); i++)
         if (handles[i] > 0)
             sys_handle_close((handle_t)handles[i]);
@@ -688,8 +690,7 @@ static void bad_handle_calls(const struct victims *v, handle_t h)
     EXPECT(sys_mem_protect(h, SPARE_VA, PAGE_SIZE, PROT_READ), E_BADHANDLE);
     EXPECT(sys_mem_write(h, CHILD_VA, buf, sizeof(buf)), E_BADHANDLE);
     EXPECT(sys_region_map(h, H_SELF, SPARE_VA, 0, PAGE_SIZE, PROT_READ), E_BADHANDLE);
-    EXPECT(sys_region_map((handle_t)v->region, h, SPARE_VA, 0, PAGE_SIZE, PROT_READ),
-           E_BADHANDLE);
+    EXPECT(sys_region_map((handle_t)v->region, h, SPARE_VA, 0, PAGE_SIZE, PROT_READ), E_BADHANDLE);
     EXPECT(sys_region_size(h), E_BADHANDLE);
 }
 
@@ -827,12 +828,11 @@ static void check_ranges(const struct victims *v)
     EXPECT(sys_region_map(region, H_SELF, KERNEL_VA, 0, PAGE_SIZE, PROT_READ), E_RANGE);
     EXPECT(sys_region_map(region, H_SELF, SPARE_VA, 1, PAGE_SIZE, PROT_READ), E_RANGE);
     EXPECT(sys_region_map(region, H_SELF, SPARE_VA, 0, PAGE_SIZE, 0x80), E_INVAL);
-    EXPECT(sys_region_map(region, H_SELF, SPARE_VA, 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ),
-           E_RANGE, E_INVAL);
-    EXPECT(sys_region_map(region, H_SELF, SPARE_VA, 0, 2 * PAGE_SIZE, PROT_READ), E_RANGE,
+    EXPECT(sys_region_map(region, H_SELF, SPARE_VA, 2 * PAGE_SIZE, PAGE_SIZE, PROT_READ), E_RANGE,
            E_INVAL);
-    EXPECT(sys_region_map(region, H_SELF, SPARE_VA, UINT64_MAX & ~(PAGE_SIZE - 1),
-                          2 * PAGE_SIZE, PROT_READ),
+    EXPECT(sys_region_map(region, H_SELF, SPARE_VA, 0, 2 * PAGE_SIZE, PROT_READ), E_RANGE, E_INVAL);
+    EXPECT(sys_region_map(region, H_SELF, SPARE_VA, UINT64_MAX & ~(PAGE_SIZE - 1), 2 * PAGE_SIZE,
+                          PROT_READ),
            E_RANGE, E_INVAL);
     EXPECT(sys_thread_set_priority(H_SELF_THREAD, PRIORITY_MAX + 1), E_INVAL);
     EXPECT(sys_thread_set_priority(H_SELF_THREAD, -1), E_INVAL);
@@ -878,8 +878,8 @@ static void test_bad_args(void)
 static void test_fault_kills_only_child(void)
 {
     static const char *const kinds[] = {
-        "load_null", "load_kernel", "store_text", "illegal",        "priv_csr",       "priv_sret",
-        "misaligned_amo", "jump_kernel", "exec_data", "stack_overflow", "bad_sp",
+        "load_null",      "load_kernel", "store_text", "illegal",        "priv_csr", "priv_sret",
+        "misaligned_amo", "jump_kernel", "exec_data",  "stack_overflow", "bad_sp",
     };
     int status = -1;
     char *control[] = { "faulter", "none", NULL };
@@ -907,8 +907,8 @@ static void test_fault_kills_only_child(void)
 
 static bool same_counts(const struct sys_stats *a, const struct sys_stats *b)
 {
-    return a->free_pages == b->free_pages && a->handles == b->handles &&
-           a->threads == b->threads && a->processes == b->processes;
+    return a->free_pages == b->free_pages && a->handles == b->handles && a->threads == b->threads &&
+           a->processes == b->processes;
 }
 
 // The counts once the kernel has finished freeing what exited: it frees a dead thread

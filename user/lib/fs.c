@@ -42,8 +42,7 @@ static long fs_endpoint(handle_t *out)
 // After E_DEAD: fs died (init restarts it), so forget the old endpoint.
 static void fs_forget(handle_t h)
 {
-    if (__atomic_compare_exchange_n(&fs_handle, &h, 0, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
+    if (__atomic_compare_exchange_n(&fs_handle, &h, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         sys_handle_close(h);
 }
 
@@ -232,8 +231,7 @@ long fs_stat(const char *path, struct stream_stat *st)
 long fs_readdir(const char *path, uint64_t index, struct fs_dirent *ent)
 {
     struct ipc_msg m = { .w = { 0, index } };
-    struct ipc_xfer x = { .recv_buf = (uint64_t)(uintptr_t)ent->name,
-                          .recv_cap = FS_NAME_MAX };
+    struct ipc_xfer x = { .recv_buf = (uint64_t)(uintptr_t)ent->name, .recv_cap = FS_NAME_MAX };
     long err = fs_call(FS_READDIR, path, &m, &x);
     if (err < 0)
         return err;

@@ -21,8 +21,8 @@
 
 #include "stream.h"
 
-#define INIT_KILL (STREAM_OP_USER + 0)
-#define INIT_INFO (STREAM_OP_USER + 1)
+#define INIT_KILL     (STREAM_OP_USER + 0)
+#define INIT_INFO     (STREAM_OP_USER + 1)
 #define INIT_POWEROFF (STREAM_OP_USER + 2)
 
 long init_kill(const char *server);

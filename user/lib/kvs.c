@@ -87,7 +87,8 @@ __attribute__((unused)) static long lab2_not_done(const char *function)
 // Returns the reply's status, or the call's own error.
 __attribute__((unused)) static long kvs_call(struct ipc_msg *m, struct ipc_xfer *x)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: one call to kvs: the endpoint from kvs_endpoint(), ipc_call, kvs_forget() after E_DEAD; the reply's w[0] */
+#if SOL >= 2 /* LAB 2 exercise 3: one call to kvs: the endpoint from kvs_endpoint(), ipc_call,     \
+                kvs_forget() after E_DEAD; the reply's w[0] */
     struct ipc_msg req = *m;
     for (int i = 0;; i++) {
         handle_t h;
@@ -128,14 +129,17 @@ long kvs_put(const char *key, const void *value, size_t len)
 
 long kvs_get(const char *key, void *buf, size_t size)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: KVS_GET: the key in the buffer; receive the value, copy what fits, return its length */
+#if SOL >= 2 /* LAB 2 exercise 3: KVS_GET: the key in the buffer; receive the value, copy what     \
+                fits, return its length */
     size_t klen = strlen(key);
     if (klen > IPC_BUF_MAX)
         return E_TOOBIG;
     uint8_t value[KVS_VALUE_MAX];
     struct ipc_msg m = { .w = { KVS_GET } };
-    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)key, .send_len = klen,
-                          .recv_buf = (uint64_t)(uintptr_t)value, .recv_cap = sizeof(value) };
+    struct ipc_xfer x = { .send_buf = (uint64_t)(uintptr_t)key,
+                          .send_len = klen,
+                          .recv_buf = (uint64_t)(uintptr_t)value,
+                          .recv_cap = sizeof(value) };
     long err = kvs_call(&m, &x);
     if (err < 0)
         return err;
@@ -162,7 +166,8 @@ long kvs_delete(const char *key)
 
 long kvs_list(uint64_t start, char *buf, size_t size, int *n, int *total)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: KVS_LIST from index start; copy the whole keys that fit into buf, '\0'-terminated */
+#if SOL >= 2 /* LAB 2 exercise 3: KVS_LIST from index start; copy the whole keys that fit into     \
+                buf, '\0'-terminated */
     if (size == 0)
         return E_INVAL;
     char all[IPC_BUF_MAX];

@@ -91,14 +91,32 @@ void __retarget_lock_init_recursive(_LOCK_T *lock)
 
 void __retarget_lock_close(_LOCK_T lock) {}
 void __retarget_lock_close_recursive(_LOCK_T lock) {}
-void __retarget_lock_acquire(_LOCK_T lock) { lock_acquire(lock); }
-void __retarget_lock_acquire_recursive(_LOCK_T lock) { lock_acquire(lock); }
-void __retarget_lock_release(_LOCK_T lock) { lock_release(lock); }
-void __retarget_lock_release_recursive(_LOCK_T lock) { lock_release(lock); }
+void __retarget_lock_acquire(_LOCK_T lock)
+{
+    lock_acquire(lock);
+}
+void __retarget_lock_acquire_recursive(_LOCK_T lock)
+{
+    lock_acquire(lock);
+}
+void __retarget_lock_release(_LOCK_T lock)
+{
+    lock_release(lock);
+}
+void __retarget_lock_release_recursive(_LOCK_T lock)
+{
+    lock_release(lock);
+}
 
 // 1 when the lock was taken, as picolibc's own stubs answer.
-int __retarget_lock_try_acquire(_LOCK_T lock) { return lock_try(lock); }
-int __retarget_lock_try_acquire_recursive(_LOCK_T lock) { return lock_try(lock); }
+int __retarget_lock_try_acquire(_LOCK_T lock)
+{
+    return lock_try(lock);
+}
+int __retarget_lock_try_acquire_recursive(_LOCK_T lock)
+{
+    return lock_try(lock);
+}
 
 // ---- file descriptors ----------------------------------------------------------------
 
@@ -223,12 +241,14 @@ static int std_put(char c, FILE *f);
 static int std_get(FILE *f);
 static int std_flush(FILE *f);
 
-static struct std_file std_in = {
-    .file = FDEV_SETUP_STREAM(NULL, std_get, NULL, _FDEV_SETUP_READ), .fd = 0 };
+static struct std_file std_in = { .file = FDEV_SETUP_STREAM(NULL, std_get, NULL, _FDEV_SETUP_READ),
+                                  .fd = 0 };
 static struct std_file std_out = {
-    .file = FDEV_SETUP_STREAM(std_put, NULL, std_flush, _FDEV_SETUP_WRITE), .fd = 1 };
+    .file = FDEV_SETUP_STREAM(std_put, NULL, std_flush, _FDEV_SETUP_WRITE), .fd = 1
+};
 static struct std_file std_err = {
-    .file = FDEV_SETUP_STREAM(std_put, NULL, std_flush, _FDEV_SETUP_WRITE), .fd = 2 };
+    .file = FDEV_SETUP_STREAM(std_put, NULL, std_flush, _FDEV_SETUP_WRITE), .fd = 2
+};
 
 FILE *const stdin = &std_in.file;
 FILE *const stdout = &std_out.file;

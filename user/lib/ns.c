@@ -6,9 +6,9 @@
 #include "ipc.h"
 #include "ulib.h"
 
-#define DEAD_RETRIES 5
-#define DEAD_PAUSE_NS 20000000ULL     // 20 ms: ns is being restarted
-#define LOOKUP_POLL_NS 10000000ULL    // 10 ms between lookups that found nothing
+#define DEAD_RETRIES   5
+#define DEAD_PAUSE_NS  20000000ULL  // 20 ms: ns is being restarted
+#define LOOKUP_POLL_NS 10000000ULL  // 10 ms between lookups that found nothing
 
 static handle_t ns_handle;  // 0: the startup handle
 

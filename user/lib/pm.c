@@ -10,8 +10,8 @@
 #include "server.h"
 #include "ulib.h"
 
-#define PM_LOOKUP_MS 5000            // how long to wait for pm to register at boot
-#define WAIT_POLL_NS 10000000ULL     // 10 ms between PM_WAITs that pm answered E_AGAIN
+#define PM_LOOKUP_MS 5000         // how long to wait for pm to register at boot
+#define WAIT_POLL_NS 10000000ULL  // 10 ms between PM_WAITs that pm answered E_AGAIN
 
 static struct ulock pm_lock;
 static handle_t pm_handle;  // pm_lock must be held when using it

@@ -52,19 +52,19 @@
 #define PM_LIST     (STREAM_OP_USER + 4)
 #define PM_SPAWN_IN (STREAM_OP_USER + 5)  // PM_SPAWN with a current directory
 
-#define PM_ARGV_MAX 32   // arguments PM_SPAWN takes, argv[0] included
-#define PM_NAME_MAX 15   // a process name's length (the kernel's limit)
+#define PM_ARGV_MAX 32  // arguments PM_SPAWN takes, argv[0] included
+#define PM_NAME_MAX 15  // a process name's length (the kernel's limit)
 
 enum pm_state {
     PM_STARTING = 1,  // being loaded
     PM_RUNNING = 2,
-    PM_EXITED = 3,    // exited, its status not yet collected by PM_WAIT
+    PM_EXITED = 3,  // exited, its status not yet collected by PM_WAIT
 };
 
 struct pm_proc {
     int32_t pid;
-    int32_t state;    // enum pm_state
-    int32_t status;   // the exit status, once PM_EXITED
+    int32_t state;   // enum pm_state
+    int32_t status;  // the exit status, once PM_EXITED
     uint32_t pad;
     char name[PM_NAME_MAX + 1];
 };

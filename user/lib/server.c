@@ -9,7 +9,7 @@
 #include "ipc.h"
 #include "uthread.h"
 
-#define POOL_STACK (16 * 1024)
+#define POOL_STACK    (16 * 1024)
 #define RECV_RETRY_NS 10000000ULL  // pause after a failed receive, so a fault cannot spin
 
 static struct server_req *req_alloc(struct server *s)

@@ -66,18 +66,18 @@ struct server {
 
 struct server_req {
     struct server *srv;
-    struct ipc_msg req;       // the request's words; req.badge names the client's handle
-    const uint8_t *data;      // the bytes received ...
-    uint64_t len;             // ... and how many
-    handle_t handle;          // a handle received, or 0 (see above)
+    struct ipc_msg req;   // the request's words; req.badge names the client's handle
+    const uint8_t *data;  // the bytes received ...
+    uint64_t len;         // ... and how many
+    handle_t handle;      // a handle received, or 0 (see above)
 
     uint64_t reply[IPC_WORDS];
-    uint8_t *out;             // IPC_BUF_MAX bytes of room for the reply's buffer
+    uint8_t *out;  // IPC_BUF_MAX bytes of room for the reply's buffer
     uint64_t out_len;
-    handle_t give;            // a handle to send with the reply, or 0
+    handle_t give;  // a handle to send with the reply, or 0
     uint32_t give_rights;
-    bool give_close;          // close give after the reply
-    bool replied;             // set by server_reply
+    bool give_close;  // close give after the reply
+    bool replied;     // set by server_reply
 
     // The loop's own: the message and transfer the system calls use.
     struct ipc_msg msg;

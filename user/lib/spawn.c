@@ -82,8 +82,8 @@ static long give_handles(handle_t proc, const handle_t *give, int ngive, handle_
 //   base: struct startup | argv[0..argc] (argc + 1 pointers) | cwd | strings | padding to 16
 //
 // cwd is absolute and normalised, or NULL: then startup.cwd is 0, which means "/".
-static long build_stack(handle_t proc, char *const argv[], const handle_t *handles,
-                        const char *cwd, uint64_t *base_out)
+static long build_stack(handle_t proc, char *const argv[], const handle_t *handles, const char *cwd,
+                        uint64_t *base_out)
 {
     uint64_t argc = 0, strings = 0;
     for (; argv && argv[argc]; argc++) {
@@ -151,8 +151,8 @@ static long spawn_into(handle_t proc, const void *elf, uint64_t size, uint64_t e
     return 0;
 }
 
-long spawn_in(const char *cwd, const void *elf, uint64_t size, const char *name,
-              char *const argv[], const handle_t *give, int ngive, handle_t *proc)
+long spawn_in(const char *cwd, const void *elf, uint64_t size, const char *name, char *const argv[],
+              const handle_t *give, int ngive, handle_t *proc)
 {
     uint64_t entry;
     char dir[FS_PATH_MAX + 1];

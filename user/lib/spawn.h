@@ -29,8 +29,8 @@
 // failed. On failure no child is left behind.
 long spawn(const void *elf, uint64_t size, const char *name, char *const argv[],
            const handle_t *give, int ngive, handle_t *proc);
-long spawn_in(const char *cwd, const void *elf, uint64_t size, const char *name,
-              char *const argv[], const handle_t *give, int ngive, handle_t *proc);
+long spawn_in(const char *cwd, const void *elf, uint64_t size, const char *name, char *const argv[],
+              const handle_t *give, int ngive, handle_t *proc);
 
 // spawn() of the boot archive's file at path; the process is named after the path's last
 // component. Also fails as bootfs_find() does.

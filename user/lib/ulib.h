@@ -63,7 +63,7 @@ static inline uint64_t time_from_ms(uint64_t ms)
 
 // What a raw ecall in inline assembly must declare clobbered besides a0 and a7: a system
 // call returns every other caller-saved register zeroed (kern/abi/syscalls.list).
-#define ECALL_CLOBBERS \
+#define ECALL_CLOBBERS                                                                             \
     "a1", "a2", "a3", "a4", "a5", "a6", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "memory"
 
 const struct startup *startup(void);

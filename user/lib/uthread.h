@@ -25,7 +25,7 @@ struct uthread {
 };
 
 struct uthread_boot {
-    uint64_t fn;   // long (*)(void *)
+    uint64_t fn;  // long (*)(void *)
     uint64_t arg;
     uint64_t tls;  // the value for tp
     uint64_t unused;

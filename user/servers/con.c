@@ -30,14 +30,15 @@
 #include "ulib.h"
 #include "uthread.h"
 
-#define UART_VA 0x800000000ULL  // where con maps the registers: below the heap, far above the program
+#define UART_VA                                                                                    \
+    0x800000000ULL  // where con maps the registers: below the heap, far above the program
 
 // 16550 registers (byte offsets: reg-shift 0 on QEMU's virt) and the bits used here.
-#define UART_RBR 0  // receive buffer (read)
-#define UART_THR 0  // transmit holding (write)
-#define UART_IER 1  // interrupt enable
-#define UART_MCR 4  // modem control
-#define UART_LSR 5  // line status
+#define UART_RBR         0  // receive buffer (read)
+#define UART_THR         0  // transmit holding (write)
+#define UART_IER         1  // interrupt enable
+#define UART_MCR         4  // modem control
+#define UART_LSR         5  // line status
 #define IER_RX_AVAILABLE 0x01
 #define MCR_OUT2         0x08  // gates the interrupt output on a real 16550
 #define LSR_DATA_READY   0x01
@@ -46,11 +47,11 @@
 #define BIT_UART 1ULL  // the bit the kernel signals for the UART's interrupt
 #define BIT_LINE 1ULL  // the bit the UART thread signals when it queued a line
 
-#define LINE_MAX    256  // bytes of a line, its '\n' included
-#define QUEUE_LINES 8    // finished lines waiting for a reader
+#define LINE_MAX     256  // bytes of a line, its '\n' included
+#define QUEUE_LINES  8    // finished lines waiting for a reader
 #define POOL_THREADS 8
 
-#define CTRL(c) ((c) & 0x1f)
+#define CTRL(c) ((c)&0x1f)
 
 static volatile uint8_t *uart;
 static handle_t uart_irq;
@@ -307,24 +308,20 @@ static long con_request(struct server_req *r)
         tx((const char *)r->data, r->len);
         r->reply[1] = r->len;
         return 0;
-    case STREAM_SEEK:
-        return E_INVAL;  // a console has no position
-    case STREAM_CLOSE:
-        return 0;  // nothing to forget
+    case STREAM_SEEK: return E_INVAL;  // a console has no position
+    case STREAM_CLOSE: return 0;       // nothing to forget
     case STREAM_STAT:
         r->reply[1] = 0;
         r->reply[2] = STREAM_TYPE_CONSOLE;
         return 0;
-    case CON_OPEN:
-        return con_open_req(r);
+    case CON_OPEN: return con_open_req(r);
     case CON_SET_FOREGROUND:
         __atomic_store_n(&foreground, (long)r->req.w[1], __ATOMIC_RELAXED);
         return 0;
     case CON_GET_FOREGROUND:
         r->reply[1] = (uint64_t)__atomic_load_n(&foreground, __ATOMIC_RELAXED);
         return 0;
-    default:
-        return E_INVAL;
+    default: return E_INVAL;
     }
 }
 
@@ -385,8 +382,7 @@ int main(void)
         printf("con: cannot start the UART thread: %s\n", abi_strerror(err));
         return 1;
     }
-    static struct server srv = { .name = "con", .handle = con_handle,
-                                 .max_threads = POOL_THREADS };
+    static struct server srv = { .name = "con", .handle = con_handle, .max_threads = POOL_THREADS };
     srv.ep = ep;
     err = server_run(&srv);
     printf("con: stopped: %s\n", abi_strerror(err));

@@ -46,11 +46,11 @@
 #include "server.h"
 #include "ulib.h"
 
-#define FS_THREADS   16          // server threads at most
-#define OPEN_MAX     256         // open files and pipe ends at once
-#define SLOT_BITS    8           // badge = sequence << SLOT_BITS | slot
-#define PIPE_SIZE    4096        // bytes a pipe buffers
-#define FILE_MAX     (8u << 20)  // bytes in one file
+#define FS_THREADS 16          // server threads at most
+#define OPEN_MAX   256         // open files and pipe ends at once
+#define SLOT_BITS  8           // badge = sequence << SLOT_BITS | slot
+#define PIPE_SIZE  4096        // bytes a pipe buffers
+#define FILE_MAX   (8u << 20)  // bytes in one file
 
 _Static_assert(OPEN_MAX == 1 << SLOT_BITS, "a badge's low bits are its slot");
 
@@ -65,7 +65,7 @@ struct node {
     struct node *next;      // the next entry of the parent
     uint8_t *data;          // a file's bytes: malloc'ed, or in the archive when readonly
     uint64_t size, cap;
-    int opens;              // open files on it: an unlinked file is freed at the last close
+    int opens;  // open files on it: an unlinked file is freed at the last close
     bool unlinked;
 };
 
@@ -77,19 +77,19 @@ struct waiter {
 
 struct pipe {
     uint8_t buf[PIPE_SIZE];
-    uint64_t rpos, wpos;  // bytes ever read and written: wpos - rpos are buffered
-    int readers, writers; // open ends (the write end counts from FS_PIPE on: see pipe_new)
-    bool peer_given;      // FS_PIPE_PEER has handed out the write end
+    uint64_t rpos, wpos;     // bytes ever read and written: wpos - rpos are buffered
+    int readers, writers;    // open ends (the write end counts from FS_PIPE on: see pipe_new)
+    bool peer_given;         // FS_PIPE_PEER has handed out the write end
     struct waiter *waiters;  // asleep until it changes (pipe_wake empties the list)
-    int sleepers;         // threads in pipe_wait, listed or not: they still use it
+    int sleepers;            // threads in pipe_wait, listed or not: they still use it
 };
 
 enum open_kind { OPEN_FREE, OPEN_FILE, OPEN_PIPE_READ, OPEN_PIPE_WRITE };
 
 struct open_file {
-    uint64_t badge;   // its id; 0 when the slot is free
+    uint64_t badge;  // its id; 0 when the slot is free
     enum open_kind kind;
-    int flags;        // a file's O_* flags
+    int flags;  // a file's O_* flags
     struct node *node;
     struct pipe *pipe;
     uint64_t offset;  // a file's position
@@ -166,7 +166,7 @@ static long path_take(const uint8_t *data, uint64_t len, char *out)
     if (strlen(out) != len)
         return E_INVAL;  // a '\0' inside
     if (len == 1)
-        return 0;        // the root
+        return 0;  // the root
     for (const char *p = out + 1;;) {
         size_t n = strcspn(p, "/");
         if (n == 0 || n > FS_NAME_MAX || (n == 1 && p[0] == '.') ||
@@ -181,8 +181,7 @@ static long path_take(const uint8_t *data, uint64_t len, char *out)
 
 // The node at path, or with parent_out: the directory that would hold the last
 // component, and that component in *last (then the node itself may be NULL).
-static long walk(const char *path, struct node **out, struct node **parent_out,
-                 const char **last)
+static long walk(const char *path, struct node **out, struct node **parent_out, const char **last)
 {
     struct node *n = root, *parent = NULL;
     const char *p = path + 1, *name = path;
@@ -533,15 +532,12 @@ static long stream_request(struct server_req *r, struct open_file *o)
         if (o->kind == OPEN_PIPE_READ)
             return E_RIGHTS;
         return file ? file_write(r, o) : pipe_write(r, o);
-    case STREAM_SEEK:
-        return file ? file_seek(r, o) : E_INVAL;
+    case STREAM_SEEK: return file ? file_seek(r, o) : E_INVAL;
     case STREAM_STAT:
         r->reply[1] = file ? o->node->size : o->pipe->wpos - o->pipe->rpos;
         r->reply[2] = file ? STREAM_TYPE_FILE : STREAM_TYPE_PIPE;
         return 0;
-    case STREAM_CLOSE:
-        open_release(o);
-        return 0;
+    case STREAM_CLOSE: open_release(o); return 0;
     case FS_PIPE_PEER: {
         if (o->kind != OPEN_PIPE_READ || o->pipe->peer_given)
             return E_PERM;
@@ -552,8 +548,7 @@ static long stream_request(struct server_req *r, struct open_file *o)
         o->pipe->peer_given = true;  // the write end counted since FS_PIPE is this one
         return reply_with_stream(r, w);
     }
-    default:
-        return E_INVAL;
+    default: return E_INVAL;
     }
 }
 
@@ -669,12 +664,9 @@ static long fs_request(struct server_req *r)
         r->reply[1] = n->size;
         r->reply[2] = n->type;
         return 0;
-    case FS_READDIR:
-        return do_readdir(r, n);
-    case FS_UNLINK:
-        return do_unlink(n);
-    default:
-        return E_INVAL;
+    case FS_READDIR: return do_readdir(r, n);
+    case FS_UNLINK: return do_unlink(n);
+    default: return E_INVAL;
     }
 }
 
@@ -718,8 +710,8 @@ int main(int argc, char *argv[])
         printf("fs: no endpoint to serve: %s\n", abi_strerror(err));
         return 1;
     }
-    fs_server = (struct server){ .ep = fs_ep, .name = "fs", .handle = fs_serve,
-                                 .max_threads = FS_THREADS };
+    fs_server =
+        (struct server){ .ep = fs_ep, .name = "fs", .handle = fs_serve, .max_threads = FS_THREADS };
     err = server_run(&fs_server);
     printf("fs: stopped: %s\n", abi_strerror(err));
     return 1;

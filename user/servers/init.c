@@ -47,13 +47,13 @@
 // A server init keeps running ("struct server" is server.h's receive loop).
 struct service {
     const char *name;
-    bool optional;   // started only when the boot archive has it
-    bool uart;       // gets the UART and its interrupt
-    bool present;    // in the boot archive (set at start)
-    handle_t ep;     // its endpoint, made by init and kept across restarts
+    bool optional;  // started only when the boot archive has it
+    bool uart;      // gets the UART and its interrupt
+    bool present;   // in the boot archive (set at start)
+    handle_t ep;    // its endpoint, made by init and kept across restarts
     struct uthread keeper;
     // lock must be held when using these:
-    handle_t proc;   // the running incarnation, 0 between two
+    handle_t proc;  // the running incarnation, 0 between two
     int restarts;
 };
 
@@ -127,8 +127,8 @@ static uint64_t service_run_once(struct service *s, uint64_t backoff)
     handle_t proc;
     long err = service_spawn(s, &proc);
     if (err < 0) {
-        printf("init: cannot start %s: %s; trying again in %lu ms\n", s->name,
-               abi_strerror(err), (unsigned long)backoff);
+        printf("init: cannot start %s: %s; trying again in %lu ms\n", s->name, abi_strerror(err),
+               (unsigned long)backoff);
         return 0;
     }
     ulock_acquire(&lock);
@@ -335,8 +335,7 @@ __attribute__((noreturn)) static void run_shell(void)
         char *argv[] = { "sh", NULL };
         uint64_t start = time_now();
         int status = run_and_wait("sh", argv, true);
-        printf("init: sh exited with status %d%s; starting another\n", status,
-               status_note(status));
+        printf("init: sh exited with status %d%s; starting another\n", status, status_note(status));
         if (time_ns(time_now() - start) < SHELL_PAUSE_MS * MS_NS)
             sys_sleep(SHELL_PAUSE_MS * MS_NS);  // one that dies at once must not spin
     }

@@ -42,7 +42,7 @@ struct child {
     char name[PM_NAME_MAX + 1];
     handle_t proc;
     int status;
-    bool waited;          // a PM_WAIT (or reclaiming the slot) owns the reaper
+    bool waited;  // a PM_WAIT (or reclaiming the slot) owns the reaper
     struct uthread reaper;
 };
 
@@ -321,8 +321,7 @@ static long pm_list_req(struct server_req *r)
         struct child *c = &children[i];
         if (!c->state)
             continue;
-        out[n] = (struct pm_proc){ .pid = c->pid, .state = (int32_t)c->state,
-                                   .status = c->status };
+        out[n] = (struct pm_proc){ .pid = c->pid, .state = (int32_t)c->state, .status = c->status };
         memcpy(out[n].name, c->name, sizeof(out[n].name));
         n++;
     }
@@ -336,13 +335,13 @@ static void pm_handle(struct server_req *r)
 {
     long err;
     switch (r->req.w[0]) {
-    case PM_STDIO:    err = pm_stdio(r); break;
+    case PM_STDIO: err = pm_stdio(r); break;
     case PM_SPAWN:
     case PM_SPAWN_IN: err = pm_spawn_req(r); break;
-    case PM_WAIT:     err = pm_wait_req(r); break;
-    case PM_KILL:     err = pm_kill_req(r); break;
-    case PM_LIST:     err = pm_list_req(r); break;
-    default:          err = E_INVAL; break;
+    case PM_WAIT: err = pm_wait_req(r); break;
+    case PM_KILL: err = pm_kill_req(r); break;
+    case PM_LIST: err = pm_list_req(r); break;
+    default: err = E_INVAL; break;
     }
     server_status(r, err);
 }
@@ -355,8 +354,7 @@ int main(void)
                STARTUP_H_SPARE);
         return 1;
     }
-    static struct server srv = { .name = "pm", .handle = pm_handle,
-                                 .max_threads = POOL_THREADS };
+    static struct server srv = { .name = "pm", .handle = pm_handle, .max_threads = POOL_THREADS };
     srv.ep = ep;
     long err = server_run(&srv);
     printf("pm: stopped: %s\n", abi_strerror(err));
