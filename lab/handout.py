@@ -2,7 +2,8 @@
 
 The repository is the reference solution. Solution code for lab K stands in
 
-    #if SOL >= K /* LAB K exercise J: what to do */
+    // LAB K exercise J: what to do (a comment the handout keeps, above the stub)
+    #if SOL >= K
     ... the solution ...
     #else
     ... the student's stub: it compiles, and fails clearly ...
