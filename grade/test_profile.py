@@ -371,7 +371,7 @@ def test_profile_ipcbench(tmp_path):
     if not os.path.exists(os.path.join(REPO_ROOT, "build", "shuttle.json")):
         pytest.fail("build/shuttle.json not found: run `scons` first", pytrace=False)
     folded = tmp_path / "ipcbench.folded"
-    common = ["/usr/bin/python3", PROFILER, "--bootargs", "run=ipcbench 20", "--cpus", "2",
+    common = ["/usr/bin/python3", PROFILER, "--bootargs", "run=ipcbench 20 bench=same,cross", "--cpus", "2",
               "--mem", "128M", "--top", "0", "--quiet"]
     runs = [subprocess.Popen(common + extra, cwd=REPO_ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)

@@ -2,7 +2,7 @@
 """Where the instructions go: a per-function profile of the code between profile_begin()
 and profile_end() (user/lib/ulib.h).
 
-    /usr/bin/python3 tools/profile.py --bootargs "run=ipcbench 200"
+    /usr/bin/python3 tools/profile.py --bootargs "run=ipcbench 200 bench=same"
     scons profile BOOTARGS=run=ipcbench [PROFILE_ARGS="--top 10 --folded build/ipc.folded"]
 
 It boots the kernel that build/shuttle.json describes, under -icount shift=0,sleep=off
@@ -676,7 +676,7 @@ def parse_args(argv):
         description="Boot Shuttle under an exact instruction trace and count, per function, "
                     "the instructions between profile_begin() and profile_end().")
     p.add_argument("--bootargs", default="",
-                   help="kernel boot arguments; the run must power off, e.g. 'run=ipcbench 200'")
+                   help="kernel boot arguments; the run must power off, e.g. 'run=ipcbench 200 bench=same'")
     p.add_argument("--cpus", type=int, help="harts (default: build/shuttle.json's, CPUS=)")
     p.add_argument("--mem", help="memory (default: build/shuttle.json's, MEM=)")
     p.add_argument("--window", type=int, metavar="N", help="report only window N (from 1)")

@@ -71,7 +71,8 @@ void harts_init(const struct platform *p, uint64_t boot_hartid, bool use_sstc)
     // The boot hart keeps running on the stack entry.S gave it.
     boot->stack_top = (uint64_t)boot_stack_top;
     assert(this_hart()->noff == 0);
-#if SOL >= 1 /* LAB 1 exercise 2: from now on the boot hart's state is boot: point tp at it */
+    // LAB 1 exercise 2: from now on the boot hart's state is boot: point tp at it
+#if SOL >= 1
     w_tp((uint64_t)boot);
 #endif
     if (this_hart() != boot)
@@ -108,7 +109,8 @@ static void say_online(struct hart *h)
 void secondary_main(struct hart *h);
 void secondary_main(struct hart *h)
 {
-#if SOL >= 1 /* LAB 1 exercise 2: this hart's state is h: point tp at it before anything else */
+    // LAB 1 exercise 2: this hart's state is h: point tp at it before anything else
+#if SOL >= 1
     w_tp((uint64_t)h);
 #endif
     if (this_hart() != h) {
@@ -150,8 +152,9 @@ uint64_t hart_entry_address(struct hart *h)
 // Starts h; false (and a line saying why) when the firmware refuses.
 static bool start_hart(struct hart *h)
 {
-#if SOL >= 1 /* LAB 1 exercise 1: start h with sbi_hart_start(); on an error, say which hart and   \
-                why, and return false */
+    // LAB 1 exercise 1: start h with sbi_hart_start(); on an error, say which hart and why, and
+    // return false
+#if SOL >= 1
     struct sbiret r = sbi_hart_start(h->hartid, hart_entry_address(h), (uint64_t)h);
     if (r.error) {
         printf("hart %lu: could not start: SBI hart_start: %s\n", (unsigned long)h->hartid,
@@ -177,11 +180,13 @@ int harts_start_others(void)
         return 1;
     }
     int expected = 1;
-    for (int i = 0; i < nharts; i++)
+    for (int i = 0; i < nharts; i++) {
         if (&harts[i] != me && start_hart(&harts[i]))
             expected++;
-#if SOL >= 1 /* LAB 1 exercise 3: wait until the harts started are online (harts_online()), at     \
-                most ONLINE_TIMEOUT_MS; sleep in wfi with interrupts on, do not spin */
+    }
+    // LAB 1 exercise 3: wait until the harts started are online (harts_online()), at most
+    // ONLINE_TIMEOUT_MS; sleep in wfi with interrupts on, do not spin
+#if SOL >= 1
     // Wait with wfi, not a spin: under -icount QEMU runs the harts in turn, and a
     // spinning hart can keep the others from running at all. A new hart's IPI or
     // the next tick ends each wait.

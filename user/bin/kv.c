@@ -38,7 +38,8 @@ __attribute__((unused)) static int lab2_not_done(const char *function)
 
 static int cmd_put(const char *key, const char *value)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: kvs_put; on an error complain() */
+    // LAB 2 exercise 3: kvs_put; on an error complain()
+#if SOL >= 2
     long err = kvs_put(key, value, strlen(value));
     return err < 0 ? complain("put", key, err, strlen(value)) : 0;
 #else
@@ -48,8 +49,8 @@ static int cmd_put(const char *key, const char *value)
 
 static int cmd_get(const char *key)
 {
-#if SOL >=                                                                                         \
-    2 /* LAB 2 exercise 3: kvs_get, then print the value (it may hold any byte) and a newline */
+    // LAB 2 exercise 3: kvs_get, then print the value (it may hold any byte) and a newline
+#if SOL >= 2
     char value[KVS_VALUE_MAX];
     long len = kvs_get(key, value, sizeof(value));
     if (len < 0)
@@ -64,7 +65,8 @@ static int cmd_get(const char *key)
 
 static int cmd_del(const char *key)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: kvs_delete */
+    // LAB 2 exercise 3: kvs_delete
+#if SOL >= 2
     long err = kvs_delete(key);
     return err < 0 ? complain("del", key, err, 0) : 0;
 #else
@@ -74,8 +76,9 @@ static int cmd_del(const char *key)
 
 static int cmd_list(void)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: kvs_list from index 0, again from where it stopped, until every  \
-                key is printed */
+    // LAB 2 exercise 3: kvs_list from index 0, again from where it stopped, until every key is
+    // printed
+#if SOL >= 2
     static char keys[IPC_BUF_MAX + 1];
     uint64_t start = 0;
     for (;;) {

@@ -87,8 +87,9 @@ __attribute__((unused)) static long lab2_not_done(const char *function)
 // Returns the reply's status, or the call's own error.
 __attribute__((unused)) static long kvs_call(struct ipc_msg *m, struct ipc_xfer *x)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: one call to kvs: the endpoint from kvs_endpoint(), ipc_call,     \
-                kvs_forget() after E_DEAD; the reply's w[0] */
+    // LAB 2 exercise 3: one call to kvs: the endpoint from kvs_endpoint(), ipc_call,
+    // kvs_forget() after E_DEAD; the reply's w[0]
+#if SOL >= 2
     struct ipc_msg req = *m;
     for (int i = 0;; i++) {
         handle_t h;
@@ -112,7 +113,8 @@ __attribute__((unused)) static long kvs_call(struct ipc_msg *m, struct ipc_xfer 
 
 long kvs_put(const char *key, const void *value, size_t len)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: KVS_PUT: w[1] = the key's length, the buffer = key then value */
+    // LAB 2 exercise 3: KVS_PUT: w[1] = the key's length, the buffer = key then value
+#if SOL >= 2
     size_t klen = strlen(key);
     if (klen > IPC_BUF_MAX || len > IPC_BUF_MAX - klen)
         return E_TOOBIG;  // more than one message carries: kvs would refuse it anyway
@@ -129,8 +131,9 @@ long kvs_put(const char *key, const void *value, size_t len)
 
 long kvs_get(const char *key, void *buf, size_t size)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: KVS_GET: the key in the buffer; receive the value, copy what     \
-                fits, return its length */
+    // LAB 2 exercise 3: KVS_GET: the key in the buffer; receive the value, copy what fits,
+    // return its length
+#if SOL >= 2
     size_t klen = strlen(key);
     if (klen > IPC_BUF_MAX)
         return E_TOOBIG;
@@ -152,7 +155,8 @@ long kvs_get(const char *key, void *buf, size_t size)
 
 long kvs_delete(const char *key)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: KVS_DELETE: the key in the buffer */
+    // LAB 2 exercise 3: KVS_DELETE: the key in the buffer
+#if SOL >= 2
     size_t klen = strlen(key);
     if (klen > IPC_BUF_MAX)
         return E_TOOBIG;
@@ -166,8 +170,9 @@ long kvs_delete(const char *key)
 
 long kvs_list(uint64_t start, char *buf, size_t size, int *n, int *total)
 {
-#if SOL >= 2 /* LAB 2 exercise 3: KVS_LIST from index start; copy the whole keys that fit into     \
-                buf, '\0'-terminated */
+    // LAB 2 exercise 3: KVS_LIST from index start; copy the whole keys that fit into buf,
+    // '\0'-terminated
+#if SOL >= 2
     if (size == 0)
         return E_INVAL;
     char all[IPC_BUF_MAX];

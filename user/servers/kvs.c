@@ -114,8 +114,9 @@ __attribute__((unused)) static long lab2_not_done(int exercise, const char *func
 __attribute__((unused)) static long key_take(const uint8_t *data, uint64_t len,
                                              char out[KVS_KEY_MAX + 1])
 {
-#if SOL >= 2 /* LAB 2 exercise 1: check a key: E_INVAL when empty or with a '\0' or '\n' in it,    \
-                E_TOOBIG when longer than KVS_KEY_MAX; copy it to out with a '\0' */
+    // LAB 2 exercise 1: check a key: E_INVAL when empty or with a '\0' or '\n' in it, E_TOOBIG
+    // when longer than KVS_KEY_MAX; copy it to out with a '\0'
+#if SOL >= 2
     if (len == 0)
         return E_INVAL;
     if (len > KVS_KEY_MAX)
@@ -132,8 +133,9 @@ __attribute__((unused)) static long key_take(const uint8_t *data, uint64_t len,
 
 static long put_req(struct server_req *r)
 {
-#if SOL >= 2 /* LAB 2 exercise 1: KVS_PUT: key (w[1] bytes) and value from the buffer, the bounds, \
-                then replace or insert */
+    // LAB 2 exercise 1: KVS_PUT: key (w[1] bytes) and value from the buffer, the bounds, then
+    // replace or insert
+#if SOL >= 2
     uint64_t klen = r->req.w[1];
     if (klen > r->len)
         return E_INVAL;  // a key longer than what came: malformed
@@ -165,8 +167,9 @@ static long put_req(struct server_req *r)
 
 static long get_req(struct server_req *r)
 {
-#if SOL >= 2 /* LAB 2 exercise 1: KVS_GET: the key is the whole buffer; the value into r->out, its \
-                length in reply[1]; E_NOENT */
+    // LAB 2 exercise 1: KVS_GET: the key is the whole buffer; the value into r->out, its length
+    // in reply[1]; E_NOENT
+#if SOL >= 2
     char key[KVS_KEY_MAX + 1];
     long err = key_take(r->data, r->len, key);
     if (err < 0)
@@ -186,7 +189,8 @@ static long get_req(struct server_req *r)
 
 static long delete_req(struct server_req *r)
 {
-#if SOL >= 2 /* LAB 2 exercise 1: KVS_DELETE: the key is the whole buffer; E_NOENT */
+    // LAB 2 exercise 1: KVS_DELETE: the key is the whole buffer; E_NOENT
+#if SOL >= 2
     char key[KVS_KEY_MAX + 1];
     long err = key_take(r->data, r->len, key);
     if (err < 0)
@@ -204,8 +208,9 @@ static long delete_req(struct server_req *r)
 
 static long list_req(struct server_req *r)
 {
-#if SOL >= 2 /* LAB 2 exercise 2: KVS_LIST: the keys from index w[1] on, each and its '\n' while   \
-                they fit in IPC_BUF_MAX; reply[1] = how many, reply[2] = nentries */
+    // LAB 2 exercise 2: KVS_LIST: the keys from index w[1] on, each and its '\n' while they fit
+    // in IPC_BUF_MAX; reply[1] = how many, reply[2] = nentries
+#if SOL >= 2
     uint64_t count = 0;
     for (uint64_t i = r->req.w[1]; i < (uint64_t)nentries; i++) {
         size_t len = strlen(entries[i]->key);
