@@ -392,6 +392,22 @@ static struct pipe *pipe_new(void)
     return p;
 }
 
+// The ring's n bytes from rpos into out, in at most two pieces (it may wrap).
+static void ring_copy_out(const struct pipe *p, uint8_t *out, uint64_t n)
+{
+    uint64_t at = p->rpos % PIPE_SIZE, first = n < PIPE_SIZE - at ? n : PIPE_SIZE - at;
+    memcpy(out, p->buf + at, first);
+    memcpy(out + first, p->buf, n - first);
+}
+
+// n bytes from in into the ring at wpos, in at most two pieces.
+static void ring_copy_in(struct pipe *p, const uint8_t *in, uint64_t n)
+{
+    uint64_t at = p->wpos % PIPE_SIZE, first = n < PIPE_SIZE - at ? n : PIPE_SIZE - at;
+    memcpy(p->buf + at, in, first);
+    memcpy(p->buf, in + first, n - first);
+}
+
 static long pipe_read(struct server_req *r, struct open_file *o, uint64_t want)
 {
     struct pipe *p = o->pipe;
@@ -403,8 +419,7 @@ static long pipe_read(struct server_req *r, struct open_file *o, uint64_t want)
     uint64_t n = p->wpos - p->rpos;
     if (n > want)
         n = want;
-    for (uint64_t i = 0; i < n; i++)
-        r->out[i] = p->buf[(p->rpos + i) % PIPE_SIZE];
+    ring_copy_out(p, r->out, n);
     p->rpos += n;
     r->out_len = n;
     r->reply[1] = n;
@@ -425,8 +440,7 @@ static long pipe_write(struct server_req *r, struct open_file *o)
         return E_CLOSED;  // nobody will ever read it
     uint64_t room = PIPE_SIZE - (p->wpos - p->rpos);
     uint64_t n = r->len < room ? r->len : room;
-    for (uint64_t i = 0; i < n; i++)
-        p->buf[(p->wpos + i) % PIPE_SIZE] = r->data[i];
+    ring_copy_in(p, r->data, n);
     p->wpos += n;
     r->reply[1] = n;
     if (n)
