@@ -63,6 +63,7 @@ struct hart {
     uint64_t ipc_fast;                // IPC calls and replies the fast path completed
     uint64_t ipc_slow;                // ... and those it handed to the general path
     struct kobject *reap;             // objects whose last reference went, to destroy
+    struct process *teardowns;        // processes to tear down (proc/process.c)
 };
 
 extern struct hart harts[];

@@ -102,31 +102,112 @@ static uint64_t pte_perm(uint32_t prot)
     return perm;
 }
 
-// True when any page of the range is mapped. Caller holds p->vm_lock.
-static bool any_mapped(struct process *p, uint64_t va, uint64_t npages)
+// ---- walking a range --------------------------------------------------------------------
+// A walk over a user range costs what its page tables cost, not its length: a missing
+// table is skipped whole (a range may be all of user space, 2^26 pages).
+
+// The valid leaf PTE for va, or NULL; *next is the first address past va that may have
+// one. (User mappings are 4 KiB leaves only.)
+static pte_t *leaf_or_skip(pagetable_t root, uint64_t va, uint64_t *next)
+{
+    pagetable_t table = root;
+    for (int level = 2; level > 0; level--) {
+        pte_t e = table[VPN(va, level)];
+        if (!(e & PTE_V) || PTE_LEAF(e)) {
+            uint64_t span = 1UL << (PAGE_SHIFT + 9 * level);
+            *next = (va & ~(span - 1)) + span;
+            return NULL;
+        }
+        table = P2V(PTE_PA(e));
+    }
+    *next = va + PAGE_SIZE;
+    pte_t *pte = &table[VPN(va, 0)];
+    return (*pte & PTE_V) ? pte : NULL;
+}
+
+// True when any page of [va, end) is mapped. Caller holds p->vm_lock.
+static bool any_mapped(struct process *p, uint64_t va, uint64_t end)
 {
     assert(holding(&p->vm_lock));
-    for (uint64_t i = 0; i < npages; i++) {
-        pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, false);
-        if (pte && (*pte & PTE_V))
+    for (uint64_t next; va < end; va = next)
+        if (leaf_or_skip(p->pagetable, va, &next))
             return true;
-    }
     return false;
 }
 
-// Clears and releases the mapped pages of a range. Caller holds p->vm_lock.
-static void unmap_locked(struct process *p, uint64_t va, uint64_t npages)
+// The first address of [va, end) with no page mapped, or end. Caller holds p->vm_lock.
+static uint64_t first_hole(struct process *p, uint64_t va, uint64_t end)
 {
     assert(holding(&p->vm_lock));
-    for (uint64_t i = 0; i < npages; i++) {
-        pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, false);
-        if (pte && (*pte & PTE_V)) {
-            pte_t old = *pte;
+    for (uint64_t next; va < end; va = next)
+        if (!leaf_or_skip(p->pagetable, va, &next))
+            return va;
+    return end;
+}
+
+// ---- taking pages out -------------------------------------------------------------------
+// Pages leave a page table in batches: their PTEs are cleared under p->vm_lock, the lock
+// is dropped, every hart that may hold their TLB entries is fenced, and only then are
+// they freed. Freeing first would let a hart running on through a stale TLB entry write a
+// page that is already someone else's; and a bounded batch keeps interrupts off (the
+// lock) for a bounded time however long the range.
+
+#define UNMAP_BATCH 64
+
+struct unmapped {
+    pte_t pte[UNMAP_BATCH];
+    int n;
+};
+
+// Clears the PTEs of [va, end) until the batch is full; returns where it stopped.
+// Caller holds p->vm_lock.
+static uint64_t unmap_some(struct process *p, uint64_t va, uint64_t end, struct unmapped *b)
+{
+    assert(holding(&p->vm_lock));
+    for (uint64_t next; va < end && b->n < UNMAP_BATCH; va = next) {
+        pte_t *pte = leaf_or_skip(p->pagetable, va, &next);
+        if (pte) {
+            b->pte[b->n++] = *pte;
             *pte = 0;
-            drop_page(old);
         }
     }
+    return va;
 }
+
+// Fences the harts that ran p over [va, end), then frees the batch's pages.
+static void unmapped_free(struct process *p, uint64_t va, uint64_t end, struct unmapped *b)
+{
+    if (b->n == 0)
+        return;
+    process_tlb_flush(p, va, end - va);
+    while (b->n > 0)
+        drop_page(b->pte[--b->n]);
+}
+
+// Unmaps [va, end), a batch at a time. E_DEAD once p is torn down.
+static long unmap_range(struct process *p, uint64_t va, uint64_t end)
+{
+    while (va < end) {
+        struct unmapped batch = { .n = 0 };
+        spin_lock(&p->vm_lock);
+        if (!p->pagetable) {
+            spin_unlock(&p->vm_lock);
+            return E_DEAD;
+        }
+        uint64_t stop = unmap_some(p, va, end, &batch);
+        spin_unlock(&p->vm_lock);
+        unmapped_free(p, va, stop, &batch);
+        va = stop;
+    }
+    return 0;
+}
+
+long uvm_unmap(struct process *p, uint64_t va, uint64_t len)
+{
+    return unmap_range(p, va, va + len);
+}
+
+// ---- putting pages in -------------------------------------------------------------------
 
 static uint64_t fresh_page(const void *ctx, uint64_t i)
 {
@@ -134,93 +215,90 @@ static uint64_t fresh_page(const void *ctx, uint64_t i)
     return page ? V2P(page) : 0;
 }
 
-// Maps page by page; on failure undoes what it mapped. Caller holds p->vm_lock.
-// take_ref: the page comes from page_pa() already referenced (fresh pages) or not.
-static long map_locked(struct process *p, uint64_t va, uint64_t npages,
-                       uint64_t (*page_pa)(const void *, uint64_t), const void *ctx, uint32_t prot,
-                       bool take_ref)
+#define MAP_BATCH 256  // pages mapped per hold of p->vm_lock
+
+// Maps npages pages at va, MAP_BATCH at a time. take_ref: the page comes from page_pa()
+// already referenced (fresh pages) or not. On failure (E_EXIST when a page of the range
+// is mapped, E_NOMEM) it unmaps what it mapped. extra: more PTE bits for every page.
+static long map_range(struct process *p, uint64_t va, uint64_t npages,
+                      uint64_t (*page_pa)(const void *, uint64_t), const void *ctx, uint32_t prot,
+                      uint64_t extra, bool take_ref)
 {
-    assert(holding(&p->vm_lock));
-    if (any_mapped(p, va, npages))
-        return E_EXIST;
-    for (uint64_t i = 0; i < npages; i++) {
-        pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, true);
-        uint64_t pa = pte ? page_pa(ctx, i) : 0;
-        if (!pa) {
-            unmap_locked(p, va, i);
-            return E_NOMEM;
+    uint64_t done = 0;
+    long err = 0;
+    while (done < npages && !err) {
+        uint64_t n = MIN(npages - done, MAP_BATCH), at = va + done * PAGE_SIZE;
+        spin_lock(&p->vm_lock);
+        if (!p->pagetable)
+            err = E_DEAD;
+        else if (any_mapped(p, at, at + n * PAGE_SIZE))
+            err = E_EXIST;
+        for (uint64_t i = 0; i < n && !err; i++, done++) {
+            pte_t *pte = vm_walk(p->pagetable, at + i * PAGE_SIZE, true);
+            uint64_t pa = pte ? page_pa(ctx, done) : 0;
+            if (!pa) {
+                err = E_NOMEM;
+                break;
+            }
+            if (take_ref && kalloc_manages(pa))
+                kpage_get(P2V(pa));
+            *pte = PA_TO_PTE(pa) | pte_perm(prot) | extra;
         }
-        if (take_ref && kalloc_manages(pa))
-            kpage_get(P2V(pa));
-        *pte = PA_TO_PTE(pa) | pte_perm(prot);
+        spin_unlock(&p->vm_lock);
     }
-    return 0;
+    if (err && done > 0)
+        unmap_range(p, va, va + done * PAGE_SIZE);
+    return err;
 }
 
 long uvm_alloc(struct process *p, uint64_t va, uint64_t len, uint32_t prot)
 {
-    spin_lock(&p->vm_lock);
-    long err =
-        !p->pagetable ? E_DEAD : map_locked(p, va, len / PAGE_SIZE, fresh_page, NULL, prot, false);
-    spin_unlock(&p->vm_lock);
-    return err;
+    if (len / PAGE_SIZE > kalloc_free_count())
+        return E_NOMEM;  // not worth trying: it would fail only after taking them all
+    return map_range(p, va, len / PAGE_SIZE, fresh_page, NULL, prot, 0, false);
 }
 
 long uvm_map_phys(struct process *p, uint64_t va, uint64_t npages,
-                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx, uint32_t prot)
+                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx, uint32_t prot,
+                  bool read_only_forever)
 {
-    spin_lock(&p->vm_lock);
-    long err = !p->pagetable ? E_DEAD : map_locked(p, va, npages, page_pa, ctx, prot, true);
-    spin_unlock(&p->vm_lock);
-    return err;
+    return map_range(p, va, npages, page_pa, ctx, prot, read_only_forever ? PTE_NO_WRITE : 0, true);
 }
 
-long uvm_unmap(struct process *p, uint64_t va, uint64_t len)
-{
-    spin_lock(&p->vm_lock);
-    if (!p->pagetable) {
-        spin_unlock(&p->vm_lock);
-        return E_DEAD;
-    }
-    unmap_locked(p, va, len / PAGE_SIZE);
-    spin_unlock(&p->vm_lock);
-    process_tlb_flush(p, va, len);
-    return 0;
-}
+// ---- changing protection -------------------------------------------------------------------
 
 long uvm_protect(struct process *p, uint64_t va, uint64_t len, uint32_t prot)
 {
-    uint64_t npages = len / PAGE_SIZE;
+    uint64_t end = va + len;
     spin_lock(&p->vm_lock);
-    if (!p->pagetable) {
-        spin_unlock(&p->vm_lock);
-        return E_DEAD;
-    }
-    for (uint64_t i = 0; i < npages; i++) {
-        pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, false);
-        if (!pte || !(*pte & PTE_V)) {
-            spin_unlock(&p->vm_lock);
-            return E_NOENT;
-        }
-    }
-    for (uint64_t i = 0; i < npages; i++) {
-        pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, false);
-        *pte = PA_TO_PTE(PTE_PA(*pte)) | pte_perm(prot);
-    }
+    long err = !p->pagetable ? E_DEAD : first_hole(p, va, end) != end ? E_NOENT : 0;
     spin_unlock(&p->vm_lock);
+    // A batch at a time, like unmapping; a page unmapped meanwhile is left alone.
+    for (uint64_t at = va; at < end && !err;) {
+        spin_lock(&p->vm_lock);
+        uint64_t stop = MIN(end, at + MAP_BATCH * PAGE_SIZE), next;
+        for (; at < stop && p->pagetable && !err; at = next) {
+            pte_t *pte = leaf_or_skip(p->pagetable, at, &next);
+            if (pte && (*pte & PTE_NO_WRITE) && (prot & PROT_WRITE))
+                err = E_RIGHTS;  // a region mapped without RIGHT_WRITE stays read-only
+            else if (pte)
+                *pte = PA_TO_PTE(PTE_PA(*pte)) | pte_perm(prot) | (*pte & PTE_NO_WRITE);
+        }
+        spin_unlock(&p->vm_lock);
+    }
     process_tlb_flush(p, va, len);
-    return 0;
+    return err;
 }
 
 // The kernel address of user byte va if its page is mapped with all of need (PTE
-// bits), else NULL. Caller holds p->vm_lock.
-static uint8_t *user_byte(struct process *p, uint64_t va, uint64_t need)
+// bits) and none of forbid, else NULL. Caller holds p->vm_lock.
+static uint8_t *user_byte(struct process *p, uint64_t va, uint64_t need, uint64_t forbid)
 {
     assert(holding(&p->vm_lock));
     if (va < USER_MIN || va >= USER_MAX || !p->pagetable)
         return NULL;
     pte_t *pte = vm_walk(p->pagetable, va, false);
-    if (!pte || (*pte & (PTE_V | PTE_U | need)) != (PTE_V | PTE_U | need))
+    if (!pte || (*pte & (PTE_V | PTE_U | need)) != (PTE_V | PTE_U | need) || (*pte & forbid))
         return NULL;
     return (uint8_t *)P2V(PTE_PA(*pte)) + va % PAGE_SIZE;
 }
@@ -233,7 +311,9 @@ static long copy_user(struct process *p, uaddr_t u, void *k, uint64_t len, bool 
         return E_FAULT;
     spin_lock(&p->vm_lock);
     while (len > 0) {
-        uint8_t *at = user_byte(p, u, need);
+        // Nothing writes a page mapped from a region without RIGHT_WRITE, not even
+        // copy_out_any (mem_write): that would write the region for every holder.
+        uint8_t *at = user_byte(p, u, need, to_user ? PTE_NO_WRITE : 0);
         if (!at) {
             spin_unlock(&p->vm_lock);
             return E_FAULT;
@@ -282,7 +362,7 @@ long uvm_copy_between(struct process *dst, uaddr_t dva, struct process *src, uad
     while (len > 0) {
         uint64_t n = MIN(len, MIN(PAGE_SIZE - sva % PAGE_SIZE, PAGE_SIZE - dva % PAGE_SIZE));
         spin_lock(&src->vm_lock);
-        const uint8_t *from = user_byte(src, sva, PTE_R);
+        const uint8_t *from = user_byte(src, sva, PTE_R, 0);
         void *pinned = from ? managed_page(from) : NULL;
         if (pinned)
             kpage_get(pinned);  // an unmap on another hart cannot free it under us
@@ -292,7 +372,7 @@ long uvm_copy_between(struct process *dst, uaddr_t dva, struct process *src, uad
             return E_FAULT;
         }
         spin_lock(&dst->vm_lock);
-        uint8_t *to = user_byte(dst, dva, PTE_W);
+        uint8_t *to = user_byte(dst, dva, PTE_W, 0);
         if (to)
             memcpy(to, from, n);
         spin_unlock(&dst->vm_lock);

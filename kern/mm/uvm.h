@@ -32,12 +32,15 @@ long uvm_check_prot(uint32_t prot);
 // Maps zeroed pages at [va, va + len). E_EXIST when a page there is mapped (nothing
 // is changed then), E_NOMEM.
 long uvm_alloc(struct process *p, uint64_t va, uint64_t len, uint32_t prot);
-// Maps npages pages, the i-th at physical page_pa(ctx, i).
+// Maps npages pages, the i-th at physical page_pa(ctx, i); read_only_forever: no later
+// mem_protect or mem_write may write them (a region mapped without RIGHT_WRITE).
 long uvm_map_phys(struct process *p, uint64_t va, uint64_t npages,
-                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx, uint32_t prot);
+                  uint64_t (*page_pa)(const void *ctx, uint64_t i), const void *ctx, uint32_t prot,
+                  bool read_only_forever);
 // Unmaps whatever is mapped in [va, va + len).
 long uvm_unmap(struct process *p, uint64_t va, uint64_t len);
-// Changes the protection of [va, va + len): E_NOENT unless every page is mapped.
+// Changes the protection of [va, va + len): E_NOENT unless every page is mapped, E_RIGHTS
+// for write on a page that must stay read-only.
 long uvm_protect(struct process *p, uint64_t va, uint64_t len, uint32_t prot);
 
 // Copies between kernel memory and p's user memory. 0 or E_FAULT.
@@ -49,5 +52,6 @@ long copy_out(struct process *p, uaddr_t dst, const void *src, uint64_t len);
 long uvm_copy_between(struct process *dst, uaddr_t dva, struct process *src, uaddr_t sva,
                       uint64_t len, bool *src_fault);
 // Like copy_out, but writes any mapped user page, writable or not (mem_write: a
-// loader fills a text page before making it read-only).
+// loader fills a text page before making it read-only), except one that must stay
+// read-only (a region mapped without RIGHT_WRITE).
 long copy_out_any(struct process *p, uaddr_t dst, const void *src, uint64_t len);

@@ -15,6 +15,10 @@
 typedef uint64_t pte_t;
 typedef uint64_t *pagetable_t;  // 512 PTEs in one page
 
+// A software bit (RSW): the page was mapped from a region by a handle without
+// RIGHT_WRITE, and nothing may make it writable or write it (mm/uvm.c).
+#define PTE_NO_WRITE (1UL << 8)
+
 #define PTE_PPN(pte)   ((pte) >> 10)
 #define PTE_PA(pte)    (PTE_PPN(pte) << 12)
 #define PA_TO_PTE(pa)  (((uint64_t)(pa) >> 12) << 10)

@@ -59,9 +59,10 @@ void kobj_reap(void)
         if (o)
             h->reap = o->reap_next;
         pop_off();
-        if (!o)
+        if (o)
+            destroy(o);
+        else if (!process_reap_teardowns())
             return;
-        destroy(o);
     }
 }
 
@@ -98,7 +99,8 @@ long handle_install(struct process *p, struct kobject *o, uint32_t rights)
     return handle_install_badged(p, o, rights, 0);
 }
 
-long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge)
+static long install(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge,
+                    uint32_t flags)
 {
     spin_lock(&p->lock);
     if (p->state != P_ALIVE || p->exiting) {
@@ -108,7 +110,7 @@ long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights
     for (int i = 0; i < NHANDLE; i++) {
         if (!p->handles[i].obj) {
             kobj_get(o);
-            handle_write(p, &p->handles[i], (struct handle){ o, rights & RIGHT_ALL, badge });
+            handle_write(p, &p->handles[i], (struct handle){ o, rights & RIGHT_ALL, flags, badge });
             spin_unlock(&p->lock);
             __atomic_fetch_add(&handles_in_use, 1, __ATOMIC_RELAXED);
             count_receiver(o, rights, +1);
@@ -117,6 +119,16 @@ long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights
     }
     spin_unlock(&p->lock);
     return E_LIMIT;
+}
+
+long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge)
+{
+    return install(p, o, rights, badge, 0);
+}
+
+long handle_install_owner(struct process *creator, struct process *child)
+{
+    return install(creator, &child->obj, RIGHT_ALL, 0, HANDLE_OWNER);
 }
 
 long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
@@ -153,14 +165,15 @@ long handle_remove(struct process *p, handle_t h)
         spin_unlock(&p->lock);
         return E_BADHANDLE;
     }
-    struct kobject *o = e->obj;
-    uint32_t rights = e->rights;
+    struct handle old = *e;
     handle_write(p, e, (struct handle){ 0 });
     spin_unlock(&p->lock);
     __atomic_fetch_sub(&handles_in_use, 1, __ATOMIC_RELAXED);
-    // Outside p->lock: closing an endpoint or destroying o takes other locks.
-    count_receiver(o, rights, -1);
-    kobj_put(o);
+    // Outside p->lock: closing an endpoint or ending a process takes other locks.
+    count_receiver(old.obj, old.rights, -1);
+    if (old.flags & HANDLE_OWNER)
+        process_abandon((struct process *)old.obj);
+    kobj_put(old.obj);
     return 0;
 }
 

@@ -40,8 +40,14 @@ struct kobject {
 struct handle {
     struct kobject *obj;  // NULL: a free entry
     uint32_t rights;
+    uint32_t flags;  // HANDLE_*
     uint64_t badge;  // endpoints: what a receiver sees of this sender (0: none)
 };
+
+// The handle process_create() gave the process's creator. Closing it (or the creator's
+// death) ends the process if it never ran a thread: nothing else ever would
+// (process_abandon). Copies of it are plain handles.
+#define HANDLE_OWNER (1u << 0)
 
 #define NHANDLE 64  // handles per process
 
@@ -71,14 +77,17 @@ ALWAYS_INLINE void kobj_put(struct kobject *o)
 // holding the last handle to a process holding the last handle to ... is destroyed
 // one at a time, at any depth, on a stack of fixed size.)
 void kobj_reap(void);
-// True when this hart has objects queued for kobj_reap().
-static inline bool kobj_reap_pending(void)
+// True when this hart has work queued for kobj_reap().
+ALWAYS_INLINE bool kobj_reap_pending(void)
 {
-    return READ_ONCE(this_hart()->reap) != NULL;
+    struct hart *h = this_hart();
+    return (READ_ONCE(h->reap) != NULL) | (READ_ONCE(h->teardowns) != NULL);
 }
 
 long handle_install(struct process *p, struct kobject *o, uint32_t rights);
 long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge);
+// The owner handle of a new process, in its creator's table.
+long handle_install_owner(struct process *creator, struct process *child);
 long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
                    struct kobject **out);
 // handle_lookup, also giving the handle's rights and badge.

@@ -62,6 +62,36 @@ struct process *process_current(void)
 
 static void process_teardown(struct process *p);
 
+// ---- teardowns no thread will do ---------------------------------------------------------
+// A process no thread ever ran in has no last thread to tear it down: its teardown is
+// queued on this hart and run by kobj_reap(), one at a time, since tearing one down may
+// end others (it held their owner handles), at any depth.
+
+static void queue_teardown(struct process *p)
+{
+    kobj_get(&p->obj);  // the queue's: it must not be destroyed before its teardown
+    push_off();
+    struct hart *h = this_hart();
+    p->teardown_next = h->teardowns;
+    h->teardowns = p;
+    pop_off();
+}
+
+bool process_reap_teardowns(void)
+{
+    push_off();
+    struct hart *h = this_hart();
+    struct process *p = h->teardowns;
+    if (p)
+        h->teardowns = p->teardown_next;
+    pop_off();
+    if (!p)
+        return false;
+    process_teardown(p);
+    kobj_put(&p->obj);
+    return true;
+}
+
 void process_exit_all(struct process *p, int status)
 {
     spin_lock(&p->lock);
@@ -69,12 +99,20 @@ void process_exit_all(struct process *p, int status)
         p->exiting = true;
         p->exit_status = status;
     }
-    // A process no thread ever ran in has no last thread to tear it down.
     bool idle = p->state == P_ALIVE && p->live_threads == 0;
     spin_unlock(&p->lock);
     thread_kill_process(p);
     if (idle)
-        process_teardown(p);
+        queue_teardown(p);
+}
+
+void process_abandon(struct process *p)
+{
+    spin_lock(&p->lock);
+    bool unstarted = p->state == P_ALIVE && p->live_threads == 0;
+    spin_unlock(&p->lock);
+    if (unstarted)
+        process_exit_all(p, EXIT_KILLED);
 }
 
 // The last thread is gone: free memory and handles now, keep the status.

@@ -40,7 +40,8 @@ struct process {
                               // (its user half is empty then), with no reference to hold
     struct spinlock vm_lock;  // guards the user half of pagetable (mm/uvm.c)
 
-    uint64_t harts_used;  // atomic: harts that may hold its TLB entries
+    uint64_t harts_used;            // atomic: harts that may hold its TLB entries
+    struct process *teardown_next;  // on a hart's queue of teardowns (process.c)
 };
 
 void process_init(void);
@@ -48,9 +49,14 @@ void process_init(void);
 struct process *process_create(const char *name);
 // The process the calling thread runs in (NULL for a kernel thread).
 struct process *process_current(void);
-// Ends the process: every thread leaves at its next kernel boundary. The first call's
-// status wins.
+// Ends the process: every thread leaves at its next kernel boundary (one that never ran a
+// thread is torn down by kobj_reap() soon after). The first call's status wins.
 void process_exit_all(struct process *p, int status);
+// The owner handle of p (object.h, HANDLE_OWNER) was closed: p ends if it never ran.
+void process_abandon(struct process *p);
+// Runs one queued teardown (a process that never ran, ended); false when there is none.
+// For kobj_reap(): caller holds no lock.
+bool process_reap_teardowns(void);
 // Called by each user thread as it exits; the last one tears the process down.
 void process_thread_exited(struct process *p);
 // Waits for p to become a zombie and returns its status (or E_DEAD when the waiter

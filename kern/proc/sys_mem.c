@@ -129,7 +129,8 @@ long sys_region_map(handle_t region, handle_t process, uint64_t va, uint64_t off
     uint32_t need = ((prot & PROT_READ) ? RIGHT_READ : 0) |
                     ((prot & PROT_WRITE) ? RIGHT_WRITE : 0) | ((prot & PROT_EXEC) ? RIGHT_EXEC : 0);
     struct kobject *o;
-    err = handle_lookup(process_current(), region, KOBJ_REGION, need, &o);
+    struct handle entry;  // its rights: without RIGHT_WRITE the mapping stays read-only
+    err = handle_lookup_entry(process_current(), region, KOBJ_REGION, need, &o, &entry);
     if (err)
         return err;
     struct region *r = (struct region *)o;
@@ -145,7 +146,8 @@ long sys_region_map(handle_t region, handle_t process, uint64_t va, uint64_t off
             struct region *r;
             uint64_t first;
         } ctx = { r, offset / PAGE_SIZE };
-        err = uvm_map_phys(p, va, len / PAGE_SIZE, region_pa, &ctx, prot);
+        err = uvm_map_phys(p, va, len / PAGE_SIZE, region_pa, &ctx, prot,
+                           !(entry.rights & RIGHT_WRITE));
         kobj_put(&p->obj);
     }
     kobj_put(o);

@@ -154,8 +154,8 @@ long sys_process_create(uaddr_t name, uint64_t name_len)
     struct process *p = process_create(buf);
     if (!p)
         return E_LIMIT;
-    long h = handle_install(process_current(), &p->obj, RIGHT_ALL);
-    kobj_put(&p->obj);  // the handle holds it now; closing it destroys an unstarted child
+    long h = handle_install_owner(process_current(), p);
+    kobj_put(&p->obj);  // the handle holds it now; closing it ends the child if unstarted
     return h;
 }
 

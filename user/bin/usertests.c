@@ -853,11 +853,34 @@ static void check_ranges(const struct victims *v)
     EXPECT(raw_syscall(-1), E_NOSYS);
 }
 
+static bool same_counts(const struct sys_stats *a, const struct sys_stats *b)
+{
+    return a->free_pages == b->free_pages && a->handles == b->handles && a->threads == b->threads &&
+           a->processes == b->processes;
+}
+
+// The counts once the kernel has finished freeing what exited: it frees a dead thread
+// and its process only after that thread's hart has switched away, which may be a tick
+// later. Waits until two readings 10 ms apart agree (at most about 2 s).
+static struct sys_stats settled_stats(void)
+{
+    struct sys_stats prev = stats_now();
+    for (int i = 0; i < 200; i++) {
+        sys_sleep(10 * 1000000ULL);
+        struct sys_stats now = stats_now();
+        if (same_counts(&prev, &now))
+            return now;
+        prev = now;
+    }
+    return prev;
+}
+
 // Not called with bad arguments: process_exit, thread_exit and poweroff do not return
 // when they succeed, and sleep with a huge time would simply sleep.
 static void test_bad_args(void)
 {
-    struct sys_stats before = stats_now();
+    // Settled first: init may still be closing what it used to start us, on another hart.
+    struct sys_stats before = settled_stats();
     struct victims v;
     if (bad_args_setup(&v)) {
         check_bad_handles(&v);
@@ -904,28 +927,6 @@ static void test_fault_kills_only_child(void)
 // ---- spawn_cycles: spawning and exiting leaks nothing -------------------------------
 
 #define SPAWN_CYCLES 1000
-
-static bool same_counts(const struct sys_stats *a, const struct sys_stats *b)
-{
-    return a->free_pages == b->free_pages && a->handles == b->handles && a->threads == b->threads &&
-           a->processes == b->processes;
-}
-
-// The counts once the kernel has finished freeing what exited: it frees a dead thread
-// and its process only after that thread's hart has switched away, which may be a tick
-// later. Waits until two readings 10 ms apart agree (at most about 2 s).
-static struct sys_stats settled_stats(void)
-{
-    struct sys_stats prev = stats_now();
-    for (int i = 0; i < 200; i++) {
-        sys_sleep(10 * 1000000ULL);
-        struct sys_stats now = stats_now();
-        if (same_counts(&prev, &now))
-            return now;
-        prev = now;
-    }
-    return prev;
-}
 
 static void test_spawn_cycles(void)
 {
