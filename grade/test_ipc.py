@@ -10,7 +10,8 @@ import re
 import pytest
 
 IPCTESTS = ["ping_pong", "many_clients", "badges", "handle_transfer", "bad_args",
-            "server_death", "dead_caller", "no_leaks", "notifications", "fast_path"]
+            "server_death", "dead_caller", "no_leaks", "notifications", "fast_path",
+            "closing_notices"]
 
 
 @pytest.mark.points(3)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 SERVERTESTS = ["ns_names", "stream_protocol", "con_stream", "pm_programs", "pm_stdio",
-               "pm_waits", "pm_cwd", "posix_files", "restart_pm", "restart_con",
+               "pm_waits", "pm_cwd", "posix_files", "pipe_sharing", "restart_pm", "restart_con",
                "restart_ns"]
 
 

@@ -112,6 +112,14 @@ _Static_assert(sizeof(struct startup) == 64, "struct startup is part of the ABI"
 #define IPC_BUF_MAX  4096  // bytes one message may carry besides its words
 #define IPC_NONBLOCK 1u    // send / recv: E_AGAIN instead of waiting for the other side
 
+// A receive returns IPC_NOTICE, not 0, when the kernel speaks instead of a sender (no
+// reply goes back): w[0] says what, the badge which handle. handle_mint with
+// MINT_NOTIFY_CLOSED asks for IPC_NOTICE_CLOSED once the last handle carrying that badge
+// is closed, by whoever held it (see kern/ipc/badges.h).
+#define IPC_NOTICE         1
+#define IPC_NOTICE_CLOSED  1   // w[0] of a notice
+#define MINT_NOTIFY_CLOSED 1u  // handle_mint's flags
+
 #define IPC_REG_ENDPOINT    0  // in: the endpoint handle
 #define IPC_REG_STATUS      0  // out: 0 or an E_*
 #define IPC_REG_WORD        1  // in and out: the words, a1 .. a4

@@ -20,7 +20,7 @@ struct process;
 struct spinlock;
 struct kobject;
 
-#define HART_LOCK_RANKS 16  // at least RANK_COUNT (checked in lib/spinlock.h)
+#define HART_LOCK_RANKS 24  // at least RANK_COUNT (checked in lib/spinlock.h)
 
 struct hart {
     // Read by entry.S before C runs: keep at offset 0 (checked in harts.c).

@@ -17,6 +17,7 @@
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 #include "mm/vm.h"
+#include "ipc/badges.h"
 #include "ipc/endpoint.h"
 #include "ipc/fastpath.h"
 #include "proc/init.h"
@@ -101,6 +102,7 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     thread_init();
     process_init();
     endpoint_init();
+    badges_init();
     uint64_t quantum = 1;
     bootargs_number(&bootargs, "quantum", &quantum);
     const char *policy = bootargs_get(&bootargs, "sched");

@@ -9,6 +9,7 @@
 // killed: a kill takes t->lock too, so it either comes first (and the thread does not
 // block) or finds the thread blocked (and takes it out: ipc_abort).
 #include "ipc/endpoint.h"
+#include "ipc/badges.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
 #include "mm/uvm.h"
@@ -37,6 +38,7 @@ struct endpoint *endpoint_create(void)
         ep->closed = false;
         ep->receivers = 0;
         ep->messages = 0;
+        ep->notices = ep->notices_tail = NO_NOTICE;
         spin_unlock(&ep->lock);
         return ep;
     }
@@ -49,6 +51,7 @@ void endpoint_destroy(struct endpoint *ep)
     spin_lock(&ep->lock);
     assert(ep->head == NULL);
     ep->closed = true;
+    badge_notices_drop(ep);
     spin_unlock(&ep->lock);
     __atomic_store_n(&ep->in_use, 0, __ATOMIC_RELEASE);
 }
@@ -452,6 +455,34 @@ static long take_from(struct endpoint *ep, struct thread *me, struct thread *s)
     return 1;
 }
 
+// A closing notice for badge, in t's registers (its status is the caller's to set).
+static void notice_into(struct thread *t, uint64_t badge)
+{
+    TF_A(t->tf, IPC_REG_WORD + 0) = IPC_NOTICE_CLOSED;
+    TF_A(t->tf, IPC_REG_WORD + 1) = 0;
+    TF_A(t->tf, IPC_REG_WORD + 2) = 0;
+    TF_A(t->tf, IPC_REG_WORD + 3) = 0;
+    TF_A(t->tf, IPC_REG_BADGE) = badge;
+    TF_A(t->tf, IPC_REG_RECV_LEN) = 0;
+    TF_A(t->tf, IPC_REG_RECV_HANDLE) = 0;
+}
+
+void endpoint_post_notice(struct endpoint *ep, int notice)
+{
+    assert_no_lock_held();
+    spin_lock(&ep->lock);
+    if (ep->closed) {
+        badge_notice_take(ep, notice);  // nobody will receive it
+    } else if (ep->state == EP_RECV) {
+        struct thread *r = ipc_queue_pop(ep);
+        notice_into(r, badge_notice_take(ep, notice));
+        wake_with(r, IPC_NOTICE);
+    } else {
+        badge_notice_push(ep, notice);
+    }
+    spin_unlock(&ep->lock);
+}
+
 // Receives on ep for the calling thread; handoff is a thread it just completed (its
 // caller, after a reply), which runs here if this thread blocks.
 static long receive(struct endpoint *ep, struct thread *handoff)
@@ -463,6 +494,12 @@ static long receive(struct endpoint *ep, struct thread *handoff)
     if (err)
         goto out;
     spin_lock(&ep->lock);
+    if (ep->notices != NO_NOTICE) {
+        notice_into(me, badge_notice_pop(ep));
+        spin_unlock(&ep->lock);
+        err = IPC_NOTICE;
+        goto out;
+    }
     for (;;) {
         switch (ep->state) {
         case EP_SEND:
@@ -588,17 +625,26 @@ void ipc_abort(struct thread *t)
 
 // Atomic, not under ep->lock: a handle to one endpoint may be installed while the
 // lock of another is held (a transfer), and two endpoint locks are never nested.
-void endpoint_receivers_changed(struct endpoint *ep, int delta)
+static void receivers_changed(struct endpoint *ep, int delta)
 {
     if (__atomic_add_fetch(&ep->receivers, delta, __ATOMIC_ACQ_REL) != 0)
         return;
     // The last handle that could receive is gone: nobody will ever answer.
     spin_lock(&ep->lock);
     ep->closed = true;
+    badge_notices_drop(ep);
     struct thread *t;
     while ((t = ipc_queue_pop(ep)) != NULL) {
         sender_done(t);
         wake_with(t, E_DEAD);
     }
     spin_unlock(&ep->lock);
+}
+
+void endpoint_handle_changed(struct endpoint *ep, uint32_t rights, uint64_t badge, int delta)
+{
+    if (badge)
+        badge_handles_changed(ep, badge, delta);
+    if (rights & RIGHT_RECV)
+        receivers_changed(ep, delta);
 }

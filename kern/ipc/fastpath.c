@@ -23,6 +23,7 @@
 // reply; the endpoint's for a receiver in the queue) is released last, in assembly
 // (ipc_fastpath_exit), after the last use of the stack.
 #include "ipc/fastpath.h"
+#include "ipc/badges.h"
 #include "ipc/endpoint.h"
 #include "lib/assert.h"
 #include "proc/process.h"
@@ -151,7 +152,8 @@ void ipc_fastpath_reply_recv(struct trapframe *tf)
     if (!ep)
         general(h, tf);
     spin_lock_fast(&ep->lock);
-    if (READ_ONCE(me->process->handle_seq) != seq || ep->state == EP_SEND || ep->closed)
+    if (READ_ONCE(me->process->handle_seq) != seq || ep->state == EP_SEND || ep->closed ||
+        ep->notices != NO_NOTICE)
         goto unlock_ep;
     spin_lock_fast(&caller->lock);
     if (caller->id != me->ipc.reply_id || caller->ipc.phase != IPC_WAIT_REPLY || caller->killed) {

@@ -1,5 +1,6 @@
 // System calls for endpoints, notifications and interrupts (kern/abi/syscalls.list).
 // The IPC calls are @raw: regs are the caller's a0..a7 (see <abi/types.h>, "IPC").
+#include "ipc/badges.h"
 #include "ipc/endpoint.h"
 #include "ipc/irq.h"
 #include "ipc/notify.h"
@@ -22,9 +23,9 @@ long sys_endpoint_create(void)
     return install_new(&ep->obj, RIGHT_SEND | RIGHT_RECV | RIGHT_DUP | RIGHT_TRANSFER);
 }
 
-long sys_handle_mint(handle_t endpoint, uint64_t badge, uint32_t rights)
+long sys_handle_mint(handle_t endpoint, uint64_t badge, uint32_t rights, uint32_t flags)
 {
-    if (badge == 0 || (rights & ~RIGHT_ALL))
+    if (badge == 0 || (rights & ~RIGHT_ALL) || (flags & ~MINT_NOTIFY_CLOSED))
         return E_INVAL;
     struct kobject *o;
     struct handle entry;
@@ -32,9 +33,15 @@ long sys_handle_mint(handle_t endpoint, uint64_t badge, uint32_t rights)
         handle_lookup_entry(process_current(), endpoint, KOBJ_ENDPOINT, RIGHT_DUP, &o, &entry);
     if (err)
         return err;
-    long h = entry.badge
-                 ? E_PERM  // a badge cannot be changed: that would forge a client
-                 : handle_install_badged(process_current(), o, rights & entry.rights, badge);
+    struct endpoint *ep = (struct endpoint *)o;
+    long h = entry.badge ? E_PERM : 0;  // a badge cannot be changed: that would forge a client
+    if (!h && (flags & MINT_NOTIFY_CLOSED))
+        h = badge_watch(ep, badge);  // before the handle exists: it counts from there
+    if (!h) {
+        h = handle_install_badged(process_current(), o, rights & entry.rights, badge);
+        if (h < 0 && (flags & MINT_NOTIFY_CLOSED))
+            badge_unwatch(ep, badge);
+    }
     kobj_put(o);
     return h;
 }

@@ -7,6 +7,7 @@ static const char *const rank_names[RANK_COUNT] = {
     [RANK_PROCS] = "procs_lock",
     [RANK_THREADS] = "threads_lock",
     [RANK_ENDPOINT] = "ep->lock",
+    [RANK_BADGES] = "badges_lock",
     [RANK_NOTIFY] = "n->lock",
     [RANK_PROCESS] = "p->lock",
     [RANK_THREAD] = "t->lock",

@@ -12,19 +12,20 @@
 //    3. threads_lock       thread table slots; the condition lock of thread_join()
 //    4. ep->lock           one endpoint's state and queue (ipc/endpoint.c); never two
 //                          at once (receiver counts are atomic for that reason)
-//    5. n->lock            one notification's bits and waiters (ipc/notify.c)
-//    6. p->lock            one process's state and handle table (proc/process.h);
+//    5. badges_lock        the table of watched badges (ipc/badges.c)
+//    6. n->lock            one notification's bits and waiters (ipc/notify.c)
+//    7. p->lock            one process's state and handle table (proc/process.h);
 //                          the condition lock of process_wait()
-//    7. t->lock            one thread's state (proc/thread.h); held across a context
+//    8. t->lock            one thread's state (proc/thread.h); held across a context
 //                          switch (proc/sched.h), where the thread switched to is
-//    8. t->lock (next)     locked as well, one rank further in
-//    9. sleepq->lock       one hart's queue of timed sleepers (proc/sched.c)
-//   10. rq->lock           a run queue (proc/runqueue.h); a policy that locks two
-//   11. rq->lock (second)  (a steal) takes them in hart order, the second one rank further in
-//   12. p->vm_lock         the user half of one process's page table (mm/uvm.c)
-//   13. irq_lock           the IRQ objects by line (ipc/irq.c)
-//   14. kalloc_lock        the free page list (mm/kalloc.c)
-//   15. console_lock       kernel console output (lib/console.c); printf may be
+//    9. t->lock (next)     locked as well, one rank further in
+//   10. sleepq->lock       one hart's queue of timed sleepers (proc/sched.c)
+//   11. rq->lock           a run queue (proc/runqueue.h); a policy that locks two
+//   12. rq->lock (second)  (a steal) takes them in hart order, the second one rank further in
+//   13. p->vm_lock         the user half of one process's page table (mm/uvm.c)
+//   14. irq_lock           the IRQ objects by line (ipc/irq.c)
+//   15. kalloc_lock        the free page list (mm/kalloc.c)
+//   16. console_lock       kernel console output (lib/console.c); printf may be
 //                          called with any lock above held, so it comes last
 //
 // A spinlock disables interrupts on its hart while held (push_off), so an interrupt
@@ -42,6 +43,7 @@ enum lock_rank {
     RANK_PROCS,
     RANK_THREADS,
     RANK_ENDPOINT,
+    RANK_BADGES,
     RANK_NOTIFY,
     RANK_PROCESS,
     RANK_THREAD,

@@ -87,11 +87,12 @@ static struct handle *entry(struct process *p, handle_t h)
     return &p->handles[h - 1];
 }
 
-// Endpoints count the handles that can receive from them (see endpoint.h).
-static void count_receiver(struct kobject *o, uint32_t rights, int delta)
+// Endpoints count the handles that can receive from them, and those with a watched badge
+// (see endpoint.h).
+static void count_handle(struct kobject *o, uint32_t rights, uint64_t badge, int delta)
 {
-    if (o->type == KOBJ_ENDPOINT && (rights & RIGHT_RECV))
-        endpoint_receivers_changed((struct endpoint *)o, delta);
+    if (o->type == KOBJ_ENDPOINT)
+        endpoint_handle_changed((struct endpoint *)o, rights, badge, delta);
 }
 
 long handle_install(struct process *p, struct kobject *o, uint32_t rights)
@@ -113,7 +114,7 @@ static long install(struct process *p, struct kobject *o, uint32_t rights, uint6
             handle_write(p, &p->handles[i], (struct handle){ o, rights & RIGHT_ALL, flags, badge });
             spin_unlock(&p->lock);
             __atomic_fetch_add(&handles_in_use, 1, __ATOMIC_RELAXED);
-            count_receiver(o, rights, +1);
+            count_handle(o, rights, badge, +1);
             return i + 1;
         }
     }
@@ -170,7 +171,7 @@ long handle_remove(struct process *p, handle_t h)
     spin_unlock(&p->lock);
     __atomic_fetch_sub(&handles_in_use, 1, __ATOMIC_RELAXED);
     // Outside p->lock: closing an endpoint or ending a process takes other locks.
-    count_receiver(old.obj, old.rights, -1);
+    count_handle(old.obj, old.rights, old.badge, -1);
     if (old.flags & HANDLE_OWNER)
         process_abandon((struct process *)old.obj);
     kobj_put(old.obj);

@@ -216,6 +216,10 @@ static int child_main(const char *mode)
         for (;;)
             sys_sleep(1000 * MS);  // owing a reply, until killed
     }
+    if (strcmp(mode, "hold") == 0) {
+        for (;;)
+            sys_sleep(1000 * MS);  // holding ep, until killed
+    }
     if (strcmp(mode, "caller") == 0) {
         call_words(ep, &m, 0xca11, 0);
         return 0;
@@ -415,7 +419,7 @@ static void test_badges(void)
         test_fail("the unbadged handle delivered a badge");
     handle_t minted[3] = { 0 };
     for (int i = 0; i < 3; i++) {
-        long h = sys_handle_mint(ep, badges[i], RIGHT_SEND | RIGHT_DUP | RIGHT_TRANSFER);
+        long h = sys_handle_mint(ep, badges[i], RIGHT_SEND | RIGHT_DUP | RIGHT_TRANSFER, 0);
         if (h < 0) {
             test_fail("sys_handle_mint(badge %lx): %s", (unsigned long)badges[i], abi_strerror(h));
             continue;
@@ -433,13 +437,15 @@ static void test_badges(void)
             test_fail("a duplicate of a badged handle lost its badge");
         if (d)
             sys_handle_close(d);
-        expect(sys_handle_mint(minted[1], 7, RIGHT_SEND), E_PERM, "minting from a badged handle");
+        expect(sys_handle_mint(minted[1], 7, RIGHT_SEND, 0), E_PERM,
+               "minting from a badged handle");
     }
-    expect(sys_handle_mint(ep, 0, RIGHT_SEND), E_INVAL, "minting badge 0");
-    expect(sys_handle_mint(ep, 5, 1u << 20), E_INVAL, "minting with rights that do not exist");
+    expect(sys_handle_mint(ep, 0, RIGHT_SEND, 0), E_INVAL, "minting badge 0");
+    expect(sys_handle_mint(ep, 5, 1u << 20, 0), E_INVAL, "minting with rights that do not exist");
+    expect(sys_handle_mint(ep, 5, RIGHT_SEND, 2), E_INVAL, "minting with flags that do not exist");
     handle_t no_dup = dup_rights(ep, RIGHT_SEND);
     if (no_dup) {
-        expect(sys_handle_mint(no_dup, 5, RIGHT_SEND), E_RIGHTS, "minting without RIGHT_DUP");
+        expect(sys_handle_mint(no_dup, 5, RIGHT_SEND, 0), E_RIGHTS, "minting without RIGHT_DUP");
         sys_handle_close(no_dup);
     }
     server_stop(&s);
@@ -984,7 +990,7 @@ static void test_fast_path(void)
     sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
     hart = (int)sys_hart_self();
     order_ep = new_endpoint();
-    long minted = order_ep ? sys_handle_mint(order_ep, 0xbad9e, RIGHT_SEND) : E_INVAL;
+    long minted = order_ep ? sys_handle_mint(order_ep, 0xbad9e, RIGHT_SEND, 0) : E_INVAL;
     struct uthread t;
     if (minted < 0 ||
         uthread_start(&t, pinned_echo, (void *)(uintptr_t)hart, UTHREAD_STACK_DEFAULT) < 0) {
@@ -1026,6 +1032,111 @@ static void test_fast_path(void)
     sys_handle_close(order_ep);
 }
 
+// ---- closing notices ----------------------------------------------------------------------
+
+#define NOTICE_ROUNDS 4200  // more than the kernel's table of watched badges holds
+
+// Expects the next thing ep has to receive, without waiting, to be a closing notice for
+// badge (or nothing at all, if badge is 0).
+static void expect_notice(handle_t ep, uint64_t badge, const char *when)
+{
+    struct ipc_msg m = { 0 };
+    long err = ipc_recv(ep, &m, NULL, IPC_NONBLOCK);
+    if (badge == 0 && err != E_AGAIN)
+        test_fail("%s: a receive returned %ld (badge %lx), not E_AGAIN", when, err,
+                  (unsigned long)m.badge);
+    if (badge && (err != IPC_NOTICE || m.w[0] != IPC_NOTICE_CLOSED || m.badge != badge))
+        test_fail("%s: a receive returned %ld, w[0] %lu, badge %lx; not a notice for %lx", when,
+                  err, (unsigned long)m.w[0], (unsigned long)m.badge, (unsigned long)badge);
+}
+
+static long notice_receiver(void *arg)
+{
+    struct ipc_msg m = { 0 };
+    long err = ipc_recv((handle_t)(uintptr_t)arg, &m, NULL, 0);
+    return err == IPC_NOTICE && m.w[0] == IPC_NOTICE_CLOSED ? (long)m.badge : err;
+}
+
+// Copies in this process: the notice comes at the last close, not before, and counts
+// copies made without asking for one.
+static void notice_at_last_close(handle_t ep)
+{
+    long h1 = sys_handle_mint(ep, 0x51, RIGHT_SEND | RIGHT_DUP, MINT_NOTIFY_CLOSED);
+    expect(h1 > 0 ? 0 : h1, 0, "minting with MINT_NOTIFY_CLOSED");
+    if (h1 < 0)
+        return;
+    expect(sys_handle_mint(ep, 0x51, RIGHT_SEND, MINT_NOTIFY_CLOSED), E_EXIST,
+           "asking twice about one badge");
+    long h2 = sys_handle_dup((handle_t)h1, RIGHT_SEND);
+    long h3 = sys_handle_mint(ep, 0x51, RIGHT_SEND, 0);
+    expect_notice(ep, 0, "three copies open");
+    sys_handle_close((handle_t)h1);
+    sys_handle_close((handle_t)h2);
+    expect_notice(ep, 0, "one copy, minted without the flag, open");
+    sys_handle_close((handle_t)h3);
+    expect_notice(ep, 0x51, "every copy closed");
+    expect_notice(ep, 0, "after the notice was received");
+}
+
+// A copy in a child that is killed: its death closes it.
+static void notice_after_holder_killed(handle_t ep)
+{
+    long h = sys_handle_mint(ep, 0x52, RIGHT_SEND | RIGHT_TRANSFER, MINT_NOTIFY_CLOSED);
+    handle_t child;
+    if (h < 0 || child_start("hold", (handle_t)h, &child) < 0)
+        return;
+    sys_handle_close((handle_t)h);
+    expect_notice(ep, 0, "the child still holds a copy");
+    child_end(child);
+    expect_notice(ep, 0x52, "the child killed");
+}
+
+// A receiver already waiting is woken with the notice.
+static void notice_wakes_receiver(handle_t ep)
+{
+    long h = sys_handle_mint(ep, 0x53, RIGHT_SEND, MINT_NOTIFY_CLOSED);
+    struct uthread t;
+    if (h < 0 || uthread_start(&t, notice_receiver, (void *)(uintptr_t)ep, 16 * 1024) < 0) {
+        test_fail("cannot set up a receiver");
+        return;
+    }
+    sys_sleep(5 * MS);  // let it block (if it has not, it finds the notice queued)
+    sys_handle_close((handle_t)h);
+    long got = 0;
+    uthread_join(&t, &got);
+    expect(got, 0x53, "the waiting receiver's notice (its badge)");
+}
+
+// Notices nobody receives go when their endpoint goes, whichever closes first.
+static void notices_not_leaked(void)
+{
+    for (int i = 0; i < NOTICE_ROUNDS; i++) {
+        long ep = sys_endpoint_create();
+        long h = ep < 0 ? ep : sys_handle_mint((handle_t)ep, 7, RIGHT_SEND, MINT_NOTIFY_CLOSED);
+        if (h < 0) {
+            test_fail("round %d: %s", i, abi_strerror(h));
+            if (ep > 0)
+                sys_handle_close((handle_t)ep);
+            return;
+        }
+        bool endpoint_first = i & 1;
+        sys_handle_close((handle_t)(endpoint_first ? ep : h));
+        sys_handle_close((handle_t)(endpoint_first ? h : ep));
+    }
+}
+
+static void test_closing_notices(void)
+{
+    handle_t ep = new_endpoint();
+    if (!ep)
+        return;
+    notice_at_last_close(ep);
+    notice_after_holder_killed(ep);
+    notice_wakes_receiver(ep);
+    notices_not_leaked();
+    sys_handle_close(ep);
+}
+
 // ---- the list and main -----------------------------------------------------------------------
 
 static const struct test_case tests[] = {
@@ -1039,6 +1150,7 @@ static const struct test_case tests[] = {
     { "no_leaks", test_no_leaks, TEST_NEEDS_BOOTFS },
     { "notifications", test_notifications, 0 },
     { "fast_path", test_fast_path, 0 },
+    { "closing_notices", test_closing_notices, TEST_NEEDS_BOOTFS },
 };
 
 // The tests that start copies of this program fail at once without a boot archive.

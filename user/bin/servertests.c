@@ -249,8 +249,6 @@ static void stream_answer(struct stream_server *s, struct ipc_msg *m, struct ipc
     } else if (op == STREAM_STAT) {
         m->w[1] = s->bytes;
         m->w[2] = STREAM_TYPE_FILE;
-    } else if (op == STREAM_CLOSE) {
-        s->closed = true;
     } else {
         m->w[0] = (uint64_t)E_INVAL;
     }
@@ -262,7 +260,14 @@ static long stream_server_loop(void *arg)
     struct ipc_msg m;
     struct ipc_xfer x = { .recv_buf = (uint64_t)(uintptr_t)s->buf, .recv_cap = IPC_BUF_MAX };
     long err = ipc_recv(s->ep, &m, &x, 0);
-    while (err == 0 && m.w[0] != TEST_QUIT) {
+    while ((err == 0 || err == IPC_NOTICE) && m.w[0] != TEST_QUIT) {
+        x.recv_buf = (uint64_t)(uintptr_t)s->buf;
+        x.recv_cap = IPC_BUF_MAX;
+        if (err == IPC_NOTICE) {  // nobody to reply to
+            s->closed |= m.w[0] == IPC_NOTICE_CLOSED && m.badge == s->badge;
+            err = ipc_recv(s->ep, &m, &x, 0);
+            continue;
+        }
         stream_answer(s, &m, &x);
         x.recv_buf = (uint64_t)(uintptr_t)s->buf;
         x.recv_cap = IPC_BUF_MAX;
@@ -331,13 +336,16 @@ static void test_stream_protocol(void)
     if (!s)
         return;
     s->check_pattern = true;
-    long h = sys_handle_mint(s->ep, 42, RIGHT_SEND);
+    long h = sys_handle_mint(s->ep, 42, RIGHT_SEND, MINT_NOTIFY_CLOSED);
     if (expect("sys_handle_mint", h > 0 ? 0 : h, 0)) {
         stream_checks(s, (handle_t)h);
         expect("the badge the server saw", (long)s->badge, 42);
         expect("stream_close", stream_close((handle_t)h), 0);
+        // The notice is queued ahead of any later request: once one is answered, the
+        // server has heard it.
+        expect("a request after the close", stream_stat(s->ep, &(struct stream_stat){ 0 }), 0);
         if (!s->closed)
-            test_fail("the server never saw STREAM_CLOSE");
+            test_fail("the server never heard the stream closed");
         expect("a closed stream's handle", stream_stat((handle_t)h, &(struct stream_stat){ 0 }),
                E_BADHANDLE);
     }
@@ -454,7 +462,7 @@ static void test_pm_stdio(void)
     struct stream_server *s = stream_server_start();
     if (!s)
         return;
-    long h = sys_handle_mint(s->ep, 77, RIGHT_SEND | RIGHT_TRANSFER);
+    long h = sys_handle_mint(s->ep, 77, RIGHT_SEND | RIGHT_TRANSFER, 0);
     if (expect("sys_handle_mint", h > 0 ? 0 : h, 0)) {
         char *argv[] = { "hello", "to", "a", "stream", NULL };
         long pid = pm_spawn("hello", argv, 0, (handle_t)h, (handle_t)h);
@@ -629,6 +637,102 @@ static void test_posix_files(void)
     expect("fs_unlink", fs_unlink(path), 0);
 }
 
+// ---- pipe_sharing: a pipe end lives while any copy of it does -----------------------------
+
+// Reads r to its end of file into buf (NUL-terminated); the byte count, or an E_*.
+static long read_to_eof(handle_t r, char *buf, size_t size)
+{
+    size_t got = 0;
+    for (;;) {
+        long n = stream_read(r, buf + got, size - 1 - got);
+        if (n <= 0) {
+            buf[got] = 0;
+            return n < 0 ? n : (long)got;
+        }
+        got += (size_t)n;
+    }
+}
+
+// A child is given the write end and the parent closes its own, as a POSIX shell does:
+// the reader gets the child's output, then end of file when the child exits.
+static void pipe_to_child(void)
+{
+    handle_t r, w;
+    if (!expect("fs_pipe", fs_pipe(&r, &w), 0))
+        return;
+    char *argv[] = { "hello", "through", "a", "pipe", NULL };
+    long pid = pm_spawn("hello", argv, 0, w, w);
+    expect("closing the parent's write end", stream_close(w), 0);
+    if (expect("pm_spawn(hello)", pid > 0 ? 0 : pid, 0)) {
+        char buf[128];
+        expect("reading to end of file", read_to_eof(r, buf, sizeof(buf)) >= 0 ? 0 : -1, 0);
+        if (strcmp(buf, "hello from hello through a pipe\n") != 0)
+            test_fail("the pipe carried \"%s\"", buf);
+        int status = -1;
+        expect("pm_wait(hello)", pm_wait(pid, &status), 0);
+        expect("hello's status", status, 0);
+    }
+    stream_close(r);
+}
+
+// A child killed while it holds the only write end: its death closes it.
+static void pipe_writer_killed(void)
+{
+    handle_t r, w;
+    if (!expect("fs_pipe", fs_pipe(&r, &w), 0))
+        return;
+    char *argv[] = { "servertests", "--sleep", "20000", NULL };
+    long pid = pm_spawn("servertests", argv, 0, w, w);
+    stream_close(w);
+    if (expect("pm_spawn(servertests --sleep)", pid > 0 ? 0 : pid, 0)) {
+        expect("pm_kill", pm_kill(pid), 0);
+        char buf[16];
+        expect("a read after the writer was killed", read_to_eof(r, buf, sizeof(buf)), 0);
+        int status;
+        pm_wait(pid, &status);
+    }
+    stream_close(r);
+}
+
+// Copies in one process: each end lasts until its last copy closes.
+static void pipe_copies(void)
+{
+    handle_t r, w;
+    if (!expect("fs_pipe", fs_pipe(&r, &w), 0))
+        return;
+    long w2 = sys_handle_dup(w, RIGHT_SEND);
+    long r2 = sys_handle_dup(r, RIGHT_SEND);
+    if (expect("duplicating both ends", w2 > 0 && r2 > 0 ? 0 : E_INVAL, 0)) {
+        stream_close(w);
+        expect("a write through the copy of a closed write end", stream_write((handle_t)w2, "x", 1),
+               1);
+        char c = 0;
+        expect("reading it", stream_read(r, &c, 1), 1);
+        stream_close(r);
+        expect("a write while a copy of the read end is open", stream_write((handle_t)w2, "y", 1),
+               1);
+        expect("reading it through the copy", stream_read((handle_t)r2, &c, 1), 1);
+        stream_close((handle_t)r2);
+        // fs hears of the last close a moment later (a notice is not a reply), so a
+        // write or two may still go into the pipe; far fewer than it holds.
+        long err = 1;
+        for (int i = 0; i < 100 && err == 1; i++) {
+            err = stream_write((handle_t)w2, "z", 1);
+            if (err == 1)
+                sleep_ms(1);
+        }
+        expect("a write once every read end is closed", err, E_CLOSED);
+    }
+    stream_close((handle_t)w2);
+}
+
+static void test_pipe_sharing(void)
+{
+    pipe_to_child();
+    pipe_writer_killed();
+    pipe_copies();
+}
+
 // ---- restarts: init brings a killed server back; its clients go on ----------------------
 
 // Asks init to kill server and waits until init says it runs again; false on failure.
@@ -752,6 +856,7 @@ static const struct test_case tests[] = {
     { "pm_waits", test_pm_waits, 0 },
     { "pm_cwd", test_pm_cwd, 0 },
     { "posix_files", test_posix_files, 0 },
+    { "pipe_sharing", test_pipe_sharing, 0 },
     { "restart_pm", test_restart_pm, 0 },
     { "restart_con", test_restart_con, 0 },
     { "restart_ns", test_restart_ns, 0 },

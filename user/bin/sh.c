@@ -10,10 +10,11 @@
 //
 // A program is a file of /bin (the boot archive): pm starts it with the stream handles
 // this shell chose for its stdin, stdout and stderr. Files and pipe ends the shell opens
-// for a command are closed by the shell once the command has ended, whether it closed
-// them itself or was killed: so a pipe's reader sees end of file when its writer dies, and
-// a writer whose reader died gets E_CLOSED. That takes one waiter thread per process,
-// because pm waits for one pid at a time and a pipeline's processes end in any order.
+// for a command are copied into it, and the shell closes its own copies once it started:
+// fs hears when the last copy of a stream closes (MINT_NOTIFY_CLOSED, <abi/types.h>), so
+// a pipe's reader sees end of file when its writer exits or dies, and a writer whose
+// reader died gets E_CLOSED. A waiter thread per process collects its status, because pm
+// waits for one pid at a time and a pipeline's processes end in any order.
 //
 // A foreground job's last process is named to con, so ^C kills it; the others of the job
 // are then killed too. With `sh -c LINE` the shell runs LINE and exits with its status.
@@ -240,10 +241,10 @@ static int parse_job(struct token *toks, int *i, struct job_spec *job)
 
 // ---- running ----------------------------------------------------------------------------
 
-// One process of a job, and what the shell must close when it ends.
+// One process of a job.
 struct proc {
     long pid;           // 0 when it did not start
-    handle_t owned[2];  // streams the shell opened for it (0: none)
+    handle_t owned[2];  // streams the shell opened for it (0: none), until it starts
     int status;
     int done;               // set by the waiter once status is final
     struct uthread waiter;  // handle 0 when no waiter runs
@@ -262,7 +263,7 @@ static void close_owned(struct proc *p)
 {
     for (int k = 0; k < 2; k++) {
         if (p->owned[k])
-            stream_close(p->owned[k]);  // E_BADHANDLE if it closed it itself: fine
+            stream_close(p->owned[k]);
         p->owned[k] = 0;
     }
 }
@@ -273,7 +274,6 @@ static long proc_waiter(void *arg)
     int status = -1;
     long err = pm_wait(p->pid, &status);
     p->status = err < 0 ? (int)err : status;
-    close_owned(p);
     __atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
     return 0;
 }
@@ -312,8 +312,8 @@ static bool open_redirections(const struct cmd *c, handle_t *in, handle_t *out)
     return true;
 }
 
-// Starts one command with the given stdin and stdout; the streams in owned are the
-// shell's to close when it ends (now, if it does not start).
+// Starts one command with the given stdin and stdout, then closes the streams in owned:
+// the command has its own copies, if it started.
 static void start_cmd(const struct cmd *c, struct proc *p, handle_t in, handle_t out)
 {
     p->pid = 0;
@@ -329,10 +329,10 @@ static void start_cmd(const struct cmd *c, struct proc *p, handle_t in, handle_t
     } else {
         p->pid = pid;
         p->done = 0;
-        if (uthread_start(&p->waiter, proc_waiter, p, WAITER_STACK) == 0)
-            return;
-        complain("%s: cannot wait for it: no memory", c->argv[0]);
-        p->done = 1;
+        if (uthread_start(&p->waiter, proc_waiter, p, WAITER_STACK) < 0) {
+            complain("%s: cannot wait for it: no memory", c->argv[0]);
+            p->done = 1;
+        }
     }
     close_owned(p);
 }

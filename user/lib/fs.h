@@ -24,9 +24,11 @@
 //
 // so that FS_PIPE, whose reply carries one handle, can hand out both. A pipe read waits
 // for data, or returns 0 (end of file) once every write end is closed; a write waits for
-// room, and fails with E_CLOSED once every read end is closed. A stream handle is given
-// to one holder at a time: STREAM_CLOSE ends it for everyone who has a copy, and a second
-// close (say, the shell's after the program closed it) is answered E_BADHANDLE, harmless.
+// room, and fails with E_CLOSED once every read end is closed. An end is closed when the
+// last copy of its handle is, in whichever process held it (fs mints each stream with
+// MINT_NOTIFY_CLOSED and is told): so, as in POSIX, a parent may give a child a pipe end
+// and close its own. fs hears of a last close a moment after it, not before it returns:
+// a write racing the close of the last read end may still succeed.
 //
 // Client side, each 0 (or a count) or a negative E_*:
 //

@@ -5,7 +5,9 @@
 //   ipc_call(ep, &m, x)        send m (and x's buffer and handle, if x is not NULL), wait
 //                              for the reply, which replaces m (and fills x's receive part)
 //   ipc_send(ep, &m, x, flags) send m; flags IPC_NONBLOCK: E_AGAIN unless a receiver waits
-//   ipc_recv(ep, &m, x, flags) wait for a message; m.badge says which client handle sent it
+//   ipc_recv(ep, &m, x, flags) wait for a message; m.badge says which client handle sent it.
+//                              IPC_NOTICE, not 0, when the kernel sent it: a closing
+//                              notice (MINT_NOTIFY_CLOSED), which takes no reply
 //   ipc_reply(&m, x)           answer the last call this thread received
 //   ipc_reply_recv(ep, &m, x)  ipc_reply, then ipc_recv, in one system call
 //

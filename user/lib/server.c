@@ -113,6 +113,11 @@ static long pool_loop(void *arg)
             sys_sleep(RECV_RETRY_NS);
             continue;
         }
+        if (err == IPC_NOTICE) {  // from the kernel: no reply goes back
+            if (s->notice)
+                s->notice(s, r->msg.w[0], r->msg.badge);
+            continue;
+        }
         dispatch(s, r);
         pending = !r->replied;
     }

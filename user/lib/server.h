@@ -55,8 +55,12 @@ struct server {
     handle_t ep;                           // the endpoint served (needs RIGHT_RECV)
     const char *name;                      // for messages
     void (*handle)(struct server_req *r);  // answers one request
-    void *ctx;                             // the server's own, for the handler
-    int max_threads;                       // 0 means 1
+    // Takes a notice from the kernel (IPC_NOTICE: what, and the badge), if not NULL:
+    // IPC_NOTICE_CLOSED says the last handle with a badge minted with MINT_NOTIFY_CLOSED
+    // closed. No reply goes back.
+    void (*notice)(struct server *s, uint64_t what, uint64_t badge);
+    void *ctx;        // the server's own, for the handler
+    int max_threads;  // 0 means 1
 
     struct ulock lock;
     // lock must be held when using these:

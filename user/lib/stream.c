@@ -64,10 +64,7 @@ long stream_seek(handle_t h, int64_t offset, int whence)
 
 long stream_close(handle_t h)
 {
-    struct ipc_msg m = { .w = { STREAM_CLOSE } };
-    long err = stream_call(h, &m);
-    long closed = sys_handle_close(h);
-    return err < 0 ? err : closed;
+    return sys_handle_close(h);
 }
 
 long stream_stat(handle_t h, struct stream_stat *st)

@@ -10,7 +10,6 @@
 //                 (at most IPC_BUF_MAX)             bytes in the reply's buffer
 //   STREAM_WRITE  the bytes in the buffer           w[1] = count written
 //   STREAM_SEEK   w[1] = offset, w[2] = whence      w[1] = the new offset
-//   STREAM_CLOSE  -                                 - (the server forgets the badge)
 //   STREAM_STAT   -                                 w[1] = size, w[2] = STREAM_TYPE_*
 //
 // Operation numbers 1..15 belong to this protocol; a server's own operations (CON_OPEN,
@@ -22,7 +21,8 @@
 //                                  like read(2) it may return fewer; 0 at end of file
 //   stream_write(h, buf, n)        all n bytes, in as many requests as it takes
 //   stream_seek(h, off, whence)    the new offset
-//   stream_close(h)                STREAM_CLOSE, then closes the handle whatever happened
+//   stream_close(h)                closes this handle: the stream ends once every copy of it
+//                                  is closed (the server hears it from the kernel)
 //   stream_stat(h, &st)            size and type
 #pragma once
 
@@ -34,7 +34,8 @@
 #define STREAM_READ    1
 #define STREAM_WRITE   2
 #define STREAM_SEEK    3
-#define STREAM_CLOSE   4
+// 4 was STREAM_CLOSE, when any holder could end a stream for every holder: a stream now
+// ends when its last handle closes (MINT_NOTIFY_CLOSED, <abi/types.h>).
 #define STREAM_STAT    5
 #define STREAM_OP_USER 16  // the first operation number a server may use for its own
 

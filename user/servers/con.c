@@ -292,7 +292,7 @@ static long con_open_req(struct server_req *r)
 {
     static uint64_t next_badge = 1;
     uint64_t badge = __atomic_fetch_add(&next_badge, 1, __ATOMIC_RELAXED);
-    long h = sys_handle_mint(r->srv->ep, badge, CON_STREAM_RIGHTS);
+    long h = sys_handle_mint(r->srv->ep, badge, CON_STREAM_RIGHTS, 0);
     if (h < 0)
         return h;
     r->give = (handle_t)h;
@@ -309,7 +309,6 @@ static long con_request(struct server_req *r)
         r->reply[1] = r->len;
         return 0;
     case STREAM_SEEK: return E_INVAL;  // a console has no position
-    case STREAM_CLOSE: return 0;       // nothing to forget
     case STREAM_STAT:
         r->reply[1] = 0;
         r->reply[2] = STREAM_TYPE_CONSOLE;

@@ -29,9 +29,13 @@
 // instead: the writer it waits for must still find a thread to serve it.
 //
 // Stream handles: an open file or pipe end is a handle to fs's endpoint minted with a
-// badge, its open-file id. Ids are never reused (a sequence number above the table slot),
-// so a stale close or read after STREAM_CLOSE is answered E_BADHANDLE instead of reaching
-// some later open file.
+// badge, its open-file id, and MINT_NOTIFY_CLOSED: when the last copy of the handle is
+// closed, by whoever held it (a child it was passed to, a process that died), the kernel
+// tells fs (fs_notice), and the open file goes. So a pipe's reader sees end of file once
+// every copy of the write end is closed, as in POSIX. Ids are never reused (a sequence
+// number above the table slot, which starts from the clock, so a restarted fs does not
+// take the ids of the old one's handles still open), so a stale request is answered
+// E_BADHANDLE instead of reaching some later open file.
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -99,8 +103,8 @@ static struct ulock fs_lock;
 // fs_lock must be held when using these (and every node, open file and pipe):
 static struct node *root;
 static struct open_file opens[OPEN_MAX];
-static uint64_t open_seq = 1;
-static int waiting;  // threads asleep on a pipe
+static uint64_t open_seq;  // set from the clock at start (see above)
+static int waiting;        // threads asleep on a pipe
 
 static handle_t fs_ep;  // our endpoint: stream handles are minted from it
 static struct server fs_server;
@@ -314,26 +318,21 @@ static void open_release(struct open_file *o)
     o->badge = 0;
 }
 
-// Replies to r with a stream handle for o. Replying here, not in the pool's loop, tells
-// whether the handle arrived: if the caller died meanwhile, o is released again.
-// Called with fs_lock held; returns with it held: 0 once replied, else an error for the
-// caller to reply (and o is released).
+// Sends a stream handle for o with r's reply. The handle is minted so that the kernel
+// tells us when the last copy of it closes (MINT_NOTIFY_CLOSED): that, and only that,
+// releases o (fs_notice), however many processes were given copies, and whether the
+// caller lives to receive it or not. Returns 0, or an error for the caller to reply (and
+// o is released).
 static long reply_with_stream(struct server_req *r, struct open_file *o)
 {
-    uint64_t badge = o->badge;
-    long h = sys_handle_mint(fs_ep, badge, FS_STREAM_RIGHTS);
+    long h = sys_handle_mint(fs_ep, o->badge, FS_STREAM_RIGHTS, MINT_NOTIFY_CLOSED);
     if (h < 0) {
         open_release(o);
         return h;
     }
     r->give = (handle_t)h;
     r->give_rights = FS_STREAM_RIGHTS;
-    r->give_close = true;  // the caller's copy is the only one
-    ulock_release(&fs_lock);
-    long err = server_reply(r);
-    ulock_acquire(&fs_lock);
-    if (err < 0 && open_find(badge) == o)
-        open_release(o);
+    r->give_close = true;  // our copy goes once the caller has its own
     return 0;
 }
 
@@ -551,7 +550,6 @@ static long stream_request(struct server_req *r, struct open_file *o)
         r->reply[1] = file ? o->node->size : o->pipe->wpos - o->pipe->rpos;
         r->reply[2] = file ? STREAM_TYPE_FILE : STREAM_TYPE_PIPE;
         return 0;
-    case STREAM_CLOSE: open_release(o); return 0;
     case FS_PIPE_PEER: {
         if (o->kind != OPEN_PIPE_READ || o->pipe->peer_given)
             return E_PERM;
@@ -684,6 +682,18 @@ static long fs_request(struct server_req *r)
     }
 }
 
+// The kernel's notice that the last handle of an open file or pipe end closed.
+static void fs_notice(struct server *s, uint64_t what, uint64_t badge)
+{
+    if (what != IPC_NOTICE_CLOSED)
+        return;
+    ulock_acquire(&fs_lock);
+    struct open_file *o = open_find(badge);
+    if (o)
+        open_release(o);
+    ulock_release(&fs_lock);
+}
+
 static void fs_serve(struct server_req *r)
 {
     ulock_acquire(&fs_lock);
@@ -714,6 +724,7 @@ static long fs_endpoint_get(handle_t *ep)
 
 int main(int argc, char *argv[])
 {
+    open_seq = time_now() | 1;
     long err = build_tree();
     if (err < 0) {
         printf("fs: cannot read the boot archive: %s\n", abi_strerror(err));
@@ -724,8 +735,11 @@ int main(int argc, char *argv[])
         printf("fs: no endpoint to serve: %s\n", abi_strerror(err));
         return 1;
     }
-    fs_server =
-        (struct server){ .ep = fs_ep, .name = "fs", .handle = fs_serve, .max_threads = FS_THREADS };
+    fs_server = (struct server){ .ep = fs_ep,
+                                 .name = "fs",
+                                 .handle = fs_serve,
+                                 .notice = fs_notice,
+                                 .max_threads = FS_THREADS };
     err = server_run(&fs_server);
     printf("fs: stopped: %s\n", abi_strerror(err));
     return 1;

@@ -1,0 +1,144 @@
+// Closing notices (see badges.h): a count of the handles that carry each watched badge,
+// and the notice an endpoint gets when a count falls to zero.
+//
+// Records live in a fixed table. A record is watched (in a bucket chain by (endpoint,
+// badge), badges_lock) while handles may carry its badge; when the last one closes it
+// leaves its bucket and becomes a notice, queued on its endpoint (ep->lock) until a
+// receiver takes it or the endpoint closes; then it is free again.
+#include "ipc/badges.h"
+#include "abi/errno.h"
+#include "ipc/endpoint.h"
+#include "lib/assert.h"
+
+#define NBADGE  4096
+#define NBUCKET 1024  // a power of two
+#define NONE    NO_NOTICE
+
+struct badge_rec {
+    struct endpoint *ep;  // NULL: free
+    uint64_t badge;
+    uint32_t handles;  // handles that carry it (badges_lock)
+    int next;          // in its bucket's chain or the free list (badges_lock), or in
+                       // its endpoint's queue of notices (ep->lock)
+};
+
+static struct badge_rec recs[NBADGE];
+static int buckets[NBUCKET];
+static int free_head;
+static struct spinlock badges_lock = SPINLOCK_INIT("badges", RANK_BADGES);
+
+void badges_init(void)
+{
+    for (int i = 0; i < NBUCKET; i++)
+        buckets[i] = NONE;
+    for (int i = 0; i < NBADGE; i++)
+        recs[i].next = i + 1 < NBADGE ? i + 1 : NONE;
+    free_head = 0;
+}
+
+static int *bucket_of(const struct endpoint *ep, uint64_t badge)
+{
+    uint64_t h = ((uintptr_t)ep >> 7) * 0x9e3779b97f4a7c15ULL ^ badge;
+    return &buckets[(h ^ (h >> 29)) & (NBUCKET - 1)];
+}
+
+// The link that points at (ep, badge)'s record, or at NONE. Caller holds badges_lock.
+static int *find(const struct endpoint *ep, uint64_t badge)
+{
+    assert(holding(&badges_lock));
+    int *link = bucket_of(ep, badge);
+    while (*link != NONE && (recs[*link].ep != ep || recs[*link].badge != badge))
+        link = &recs[*link].next;
+    return link;
+}
+
+// Takes the record *link points at out of its bucket; returns its index.
+static int unlink_rec(int *link)
+{
+    int i = *link;
+    *link = recs[i].next;
+    return i;
+}
+
+static void free_rec(int i)
+{
+    recs[i].ep = NULL;
+    recs[i].next = free_head;
+    free_head = i;
+}
+
+long badge_watch(struct endpoint *ep, uint64_t badge)
+{
+    spin_lock(&badges_lock);
+    int *link = find(ep, badge);
+    long err = *link != NONE ? E_EXIST : free_head == NONE ? E_LIMIT : 0;
+    if (!err) {
+        int i = free_head;
+        free_head = recs[i].next;
+        recs[i] = (struct badge_rec){ .ep = ep, .badge = badge, .handles = 0, .next = *link };
+        *link = i;
+    }
+    spin_unlock(&badges_lock);
+    return err;
+}
+
+void badge_unwatch(struct endpoint *ep, uint64_t badge)
+{
+    spin_lock(&badges_lock);
+    int *link = find(ep, badge);
+    if (*link != NONE && recs[*link].handles == 0)
+        free_rec(unlink_rec(link));
+    spin_unlock(&badges_lock);
+}
+
+void badge_handles_changed(struct endpoint *ep, uint64_t badge, int delta)
+{
+    spin_lock(&badges_lock);
+    int *link = find(ep, badge);
+    int notice = NONE;
+    if (*link != NONE) {
+        recs[*link].handles += delta;
+        if (recs[*link].handles == 0 && delta < 0)
+            notice = unlink_rec(link);  // the record is the notice now
+    }
+    spin_unlock(&badges_lock);
+    if (notice != NONE)
+        endpoint_post_notice(ep, notice);
+}
+
+// ---- an endpoint's queue of notices (caller holds ep->lock) -------------------------------
+
+void badge_notice_push(struct endpoint *ep, int notice)
+{
+    assert(holding(&ep->lock));
+    recs[notice].next = NONE;
+    if (ep->notices == NONE)
+        ep->notices = notice;
+    else
+        recs[ep->notices_tail].next = notice;
+    ep->notices_tail = notice;
+}
+
+uint64_t badge_notice_take(struct endpoint *ep, int notice)
+{
+    assert(holding(&ep->lock));
+    uint64_t badge = recs[notice].badge;
+    spin_lock(&badges_lock);
+    free_rec(notice);
+    spin_unlock(&badges_lock);
+    return badge;
+}
+
+uint64_t badge_notice_pop(struct endpoint *ep)
+{
+    assert(holding(&ep->lock) && ep->notices != NONE);
+    int notice = ep->notices;
+    ep->notices = recs[notice].next;
+    return badge_notice_take(ep, notice);
+}
+
+void badge_notices_drop(struct endpoint *ep)
+{
+    while (ep->notices != NONE)
+        badge_notice_pop(ep);
+}
