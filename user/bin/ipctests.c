@@ -51,15 +51,6 @@ static void expect(long got, long want, const char *what)
     test_fail("%s: %s, not %s", what, g, w);
 }
 
-static struct sys_stats stats_now(void)
-{
-    struct sys_stats s;
-    memset(&s, 0, sizeof(s));
-    if (sys_stats(&s) < 0)
-        test_fail("sys_stats failed");
-    return s;
-}
-
 static handle_t new_endpoint(void)
 {
     long ep = sys_endpoint_create();
@@ -846,58 +837,12 @@ static void leak_round(int calls, int restarts)
     leak_restarts(restarts);
 }
 
-// Runs a thread of this process on every hart. A hart keeps the address space it last
-// ran loaded (and so referenced) until it runs another, so a killed child whose hart then
-// went idle stays counted; this makes every hart let go of it.
-static long visit_hart(void *arg)
-{
-    return sys_thread_set_affinity(H_SELF_THREAD, 1ULL << (uintptr_t)arg);
-}
-
-static void visit_every_hart(void)
-{
-    struct sys_stats s = stats_now();
-    for (uint64_t h = 0; h < s.nharts && h < 64; h++) {
-        struct uthread t;
-        if (uthread_start(&t, visit_hart, (void *)(uintptr_t)h, UTHREAD_STACK_DEFAULT) == 0)
-            uthread_join(&t, NULL);
-    }
-}
-
-// The counters once they stop moving. A killed process is reaped (sys_process_wait
-// returns) before its last thread has finished dying on its own hart, which gives back
-// its handles and pages a moment later: so compare only still pictures.
-static struct sys_stats stats_settled(void)
-{
-    visit_every_hart();
-    struct sys_stats prev = stats_now();
-    for (int i = 0; i < 50; i++) {
-        sys_sleep(20 * MS);
-        struct sys_stats now = stats_now();
-        if (now.free_pages == prev.free_pages && now.handles == prev.handles &&
-            now.processes == prev.processes && now.threads == prev.threads)
-            return now;
-        prev = now;
-    }
-    return prev;
-}
-
 static void test_no_leaks(void)
 {
     leak_round(200, 3);  // warm-up: this process's heap and the kernel's caches fill
-    struct sys_stats before = stats_settled();
+    struct sys_stats before = test_counts_settled();
     leak_round(LEAK_CALLS, LEAK_RESTARTS);
-    struct sys_stats after = stats_settled();
-    if (after.handles != before.handles)
-        test_fail("%lu handles in use before, %lu after", (unsigned long)before.handles,
-                  (unsigned long)after.handles);
-    if (after.free_pages != before.free_pages)
-        test_fail("%lu pages free before, %lu after", (unsigned long)before.free_pages,
-                  (unsigned long)after.free_pages);
-    if (after.threads != before.threads || after.processes != before.processes)
-        test_fail("threads %lu -> %lu, processes %lu -> %lu", (unsigned long)before.threads,
-                  (unsigned long)after.threads, (unsigned long)before.processes,
-                  (unsigned long)after.processes);
+    test_expect_counts(&before, "calls and restarts");
 }
 
 // ---- notifications -------------------------------------------------------------------------

@@ -853,34 +853,12 @@ static void check_ranges(const struct victims *v)
     EXPECT(raw_syscall(-1), E_NOSYS);
 }
 
-static bool same_counts(const struct sys_stats *a, const struct sys_stats *b)
-{
-    return a->free_pages == b->free_pages && a->handles == b->handles && a->threads == b->threads &&
-           a->processes == b->processes;
-}
-
-// The counts once the kernel has finished freeing what exited: it frees a dead thread
-// and its process only after that thread's hart has switched away, which may be a tick
-// later. Waits until two readings 10 ms apart agree (at most about 2 s).
-static struct sys_stats settled_stats(void)
-{
-    struct sys_stats prev = stats_now();
-    for (int i = 0; i < 200; i++) {
-        sys_sleep(10 * 1000000ULL);
-        struct sys_stats now = stats_now();
-        if (same_counts(&prev, &now))
-            return now;
-        prev = now;
-    }
-    return prev;
-}
-
 // Not called with bad arguments: process_exit, thread_exit and poweroff do not return
 // when they succeed, and sleep with a huge time would simply sleep.
 static void test_bad_args(void)
 {
     // Settled first: init may still be closing what it used to start us, on another hart.
-    struct sys_stats before = settled_stats();
+    struct sys_stats before = test_counts_settled();
     struct victims v;
     if (bad_args_setup(&v)) {
         check_bad_handles(&v);
@@ -890,10 +868,7 @@ static void test_bad_args(void)
         check_bad_pointers(&v);
     }
     bad_args_cleanup(&v);
-    struct sys_stats after = stats_now();
-    if (after.handles != before.handles)
-        test_fail("%lu handles before, %lu after", (unsigned long)before.handles,
-                  (unsigned long)after.handles);
+    test_expect_counts(&before, "bad arguments");
 }
 
 // ---- fault_kills_only_child: a faulting process dies alone ---------------------------
@@ -938,7 +913,7 @@ static void test_spawn_cycles(void)
         test_fail("hello -q: %s, status %d", r < 0 ? abi_strerror(r) : "ran", status);
         return;
     }
-    struct sys_stats before = settled_stats();
+    struct sys_stats before = test_counts_settled();
     for (int i = 0; i < SPAWN_CYCLES; i++) {
         r = run_program(argv, &status);
         if (r < 0 || status != 0) {
@@ -946,22 +921,7 @@ static void test_spawn_cycles(void)
             return;
         }
     }
-    // A kernel may free a dead process a little later: give it a moment.
-    struct sys_stats after = stats_now();
-    for (int tries = 0; tries < 50 && !same_counts(&before, &after); tries++) {
-        sys_sleep(20 * 1000000ULL);
-        after = stats_now();
-    }
-    if (after.free_pages != before.free_pages)
-        test_fail("%lu free pages before %d spawns, %lu after", (unsigned long)before.free_pages,
-                  SPAWN_CYCLES, (unsigned long)after.free_pages);
-    if (after.handles != before.handles)
-        test_fail("%lu handles before, %lu after", (unsigned long)before.handles,
-                  (unsigned long)after.handles);
-    if (after.threads != before.threads || after.processes != before.processes)
-        test_fail("threads %lu -> %lu, processes %lu -> %lu", (unsigned long)before.threads,
-                  (unsigned long)after.threads, (unsigned long)before.processes,
-                  (unsigned long)after.processes);
+    test_expect_counts(&before, "1000 spawns");
 }
 
 // ---- the list and main ----------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include "server.h"
 #include "ulib.h"
+#include "uthread.h"
 
 #define WHY_MAX 160
 
@@ -49,6 +50,75 @@ bool test_failed(void)
     bool failed = failures > 0;
     ulock_release(&fail_lock);
     return failed;
+}
+
+// ---- leak checks --------------------------------------------------------------------------
+
+#define SETTLE_STEP_NS  (20 * 1000000ULL)
+#define SETTLE_MAX_STEP 50
+
+static struct sys_stats counts_now(void)
+{
+    struct sys_stats s;
+    memset(&s, 0, sizeof(s));
+    if (sys_stats(&s) < 0)
+        test_fail("sys_stats failed");
+    return s;
+}
+
+static bool same_counts(const struct sys_stats *a, const struct sys_stats *b)
+{
+    return a->free_pages == b->free_pages && a->handles == b->handles && a->threads == b->threads &&
+           a->processes == b->processes;
+}
+
+static long visit(void *arg)
+{
+    return sys_thread_set_affinity(H_SELF_THREAD, 1ULL << (uintptr_t)arg);  // moves at once
+}
+
+// A thread pinned to each hart in turn. A hart keeps the address space it last ran
+// loaded (and so referenced) until it runs another, and frees what died on it after it
+// switched away: so a killed child whose hart then went idle would stay counted.
+static void visit_every_hart(uint64_t nharts)
+{
+    for (uint64_t h = 0; h < nharts && h < 64; h++) {
+        struct uthread t;
+        if (uthread_start(&t, visit, (void *)(uintptr_t)h, UTHREAD_STACK_DEFAULT) == 0)
+            uthread_join(&t, NULL);
+    }
+}
+
+struct sys_stats test_counts_settled(void)
+{
+    struct sys_stats prev = counts_now();
+    visit_every_hart(prev.nharts);
+    prev = counts_now();
+    for (int i = 0; i < SETTLE_MAX_STEP; i++) {
+        sys_sleep(SETTLE_STEP_NS);
+        struct sys_stats now = counts_now();
+        if (same_counts(&prev, &now))
+            return now;
+        prev = now;
+    }
+    return prev;
+}
+
+void test_expect_counts(const struct sys_stats *before, const char *what)
+{
+    struct sys_stats after = test_counts_settled();
+    for (int i = 0; i < SETTLE_MAX_STEP && !same_counts(before, &after); i++) {
+        sys_sleep(SETTLE_STEP_NS);
+        after = counts_now();
+    }
+    if (same_counts(before, &after))
+        return;
+    test_fail("%s: free pages %lu -> %lu, handles %lu -> %lu, threads %lu -> %lu, processes "
+              "%lu -> %lu",
+              what, (unsigned long)before->free_pages, (unsigned long)after.free_pages,
+              (unsigned long)before->handles, (unsigned long)after.handles,
+              (unsigned long)before->threads, (unsigned long)after.threads,
+              (unsigned long)before->processes, (unsigned long)after.processes);
 }
 
 void test_quiet(void)

@@ -19,9 +19,19 @@
 //   test_failed()           true once the running test has failed: to stop a long loop
 //   test_quiet()            the running test's later failures count but are not printed
 //                           (kvstests: a stub answered E_NOSYS, what follows is no news)
+//
+// Leak checks compare the kernel's counts (sys_stats) when they stand still:
+//
+//   test_counts_settled()        the counts once every hart has run and two readings
+//                                20 ms apart agree (a dead thread's hart frees it a
+//                                moment after its process was reaped); at most about 1 s
+//   test_expect_counts(&before, what)   fails unless free pages, handles, threads and
+//                                processes are back where they were (waits while they move)
 #pragma once
 
 #include <stdbool.h>
+
+#include <abi/types.h>
 
 #define TEST_ALSO_MAX 8  // failures of one test shown beyond its first
 
@@ -50,3 +60,6 @@ int test_suite_main(const struct test_suite *s, int argc, char *argv[]);
 void test_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool test_failed(void);
 void test_quiet(void);
+
+struct sys_stats test_counts_settled(void);
+void test_expect_counts(const struct sys_stats *before, const char *what);

@@ -1,0 +1,19 @@
+"""Robustness: what once crashed, hung or leaked the kernel from user space, replayed by
+robusttests (user/bin/robusttests.c) at 1, 2, 4 and 8 harts; the races need several harts
+to bite. Each test ends by checking that the kernel's counts of free pages, handles,
+threads and processes came back.
+"""
+
+import pytest
+
+ROBUSTTESTS = ["handle_chain", "unmap_race", "recv_fault", "kill_blocked", "handle_cycles",
+               "read_only", "huge_ranges", "full_receiver"]
+
+
+@pytest.mark.points(3)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
+@pytest.mark.parametrize("name", ROBUSTTESTS)
+def test_robusttest(shuttle, name, cpus):
+    """Robustness regression passes"""
+    shuttle.run_test(name, cpus=cpus, bootargs=f"run=robusttests robusttests={name}",
+                     started=r"init: starting ns, con, pm")
