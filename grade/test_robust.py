@@ -6,8 +6,8 @@ threads and processes came back.
 
 import pytest
 
-ROBUSTTESTS = ["handle_chain", "unmap_race", "recv_fault", "kill_blocked", "handle_cycles",
-               "read_only", "huge_ranges", "full_receiver"]
+ROBUSTTESTS = ["handle_chain", "unmap_race", "recv_fault", "kill_blocked", "killed_sleeper",
+               "handle_cycles", "read_only", "huge_ranges", "full_receiver"]
 
 
 @pytest.mark.points(3)

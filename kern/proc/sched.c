@@ -284,13 +284,19 @@ long sched_sleep_ns(uint64_t ns)
 // Wakes h's sleepers whose time has come. The queue's lock comes after t->lock, so a
 // sleeper is taken off first and woken under its own lock after; its wake time tells
 // whether it is still the same sleep (a kill may have woken it, and it slept again).
+//
+// h->next_wake, the wake time h's timer was set for, is never later than the head's, but
+// may be earlier: a kill on another hart takes a sleeper off this queue and cannot touch
+// this hart's timer. So once it has passed the queue is looked at, and the timer set
+// again from what is there, even when nothing is due; else the timer would fire at the
+// stale time again and again, and the hart do nothing else.
 static void wake_expired(struct hart *h, uint64_t now)
 {
     struct sleepq *q = &sleepqs[h->index];
+    if (h->next_wake > now)
+        return;  // the usual case: no sleeper due
     for (;;) {
-        struct thread *t = READ_ONCE(q->head);
-        if (!t || READ_ONCE(t->wake_time) > now)
-            return;  // the usual case, without a lock
+        struct thread *t;
         spin_lock(&q->lock);
         t = q->head;
         uint64_t when = t ? t->wake_time : 0;

@@ -12,6 +12,9 @@
 //                    other receive handles close (was: an endpoint lock taken twice)
 //   kill_blocked     a process killed in, or on its way into, each blocking call dies
 //                    (was: a killed thread that slept on for good)
+//   killed_sleeper   a sleeper killed from another hart, then its wake time passes (was:
+//                    that hart's timer fired at that time again and again, and the hart
+//                    ran nothing else; found by the fuzzer)
 //   handle_cycles    processes holding handles to themselves or each other (was: a leak)
 //   read_only        a region mapped read-only stays so (was: mem_write wrote through it)
 //   huge_ranges      mem_unmap / mem_protect over all of user space is quick (was: a hart
@@ -39,7 +42,7 @@
 #define SCRATCH_VA  0x3000000000ULL
 #define RO_VA       0x3000200000ULL
 
-// ---- helpers ---------------------------------------------------------------------------------
+// ---- helpers --------------------------------------------------------------------------------
 
 static void expect(long got, long want, const char *what)
 {
@@ -128,7 +131,7 @@ static int child_wait(handle_t proc, uint64_t ms, const char *what)
     return w.status;
 }
 
-// ---- handle_chain ------------------------------------------------------------------------------
+// ---- handle_chain ---------------------------------------------------------------------------
 
 // Closing the head ends each process in turn, and each end closes the next one's last
 // handle: a destructor that called the next one's would recurse once per link.
@@ -155,7 +158,7 @@ static void test_handle_chain(void)
     test_expect_counts(&before, "a chain of processes freed from its head");
 }
 
-// ---- unmap_race ---------------------------------------------------------------------------------
+// ---- unmap_race -----------------------------------------------------------------------------
 
 static volatile uint64_t *race_page = (volatile uint64_t *)SCRATCH_VA;
 static volatile int storers_running;
@@ -202,8 +205,7 @@ static void test_unmap_race(void)
     test_expect_counts(&before, "children killed mid-unmap");
 }
 
-// ---- recv_fault
-// ----------------------------------------------------------------------------------
+// ---- recv_fault -----------------------------------------------------------------------------
 
 // A receive whose message block is read-only (the kernel may read it, not write it)
 // takes a message carrying a receive handle for the same endpoint, while the last other
@@ -282,8 +284,7 @@ static void test_recv_fault(void)
     test_expect_counts(&before, "receives racing closes");
 }
 
-// ---- kill_blocked
-// ----------------------------------------------------------------------------------
+// ---- kill_blocked ---------------------------------------------------------------------------
 
 __attribute__((noreturn)) static long sleep_forever(void *arg)
 {
@@ -340,8 +341,62 @@ static void test_kill_blocked(void)
     test_expect_counts(&before, "children killed while blocked");
 }
 
-// ---- handle_cycles
-// -----------------------------------------------------------------------------------
+// ---- killed_sleeper -------------------------------------------------------------------------
+
+static volatile int ran_there;
+
+static long run_there(void *arg)
+{
+    sys_thread_set_affinity(H_SELF_THREAD, 1ULL << (uintptr_t)arg);
+    __atomic_store_n(&ran_there, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+// The child naps NAP_MS at a time on one hart and is killed from here long before the
+// nap ends; after it would have ended, a thread pinned to that hart must still run.
+#define NAP_MS 60
+
+__attribute__((noreturn)) static void nap_child(int hart)
+{
+    sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
+    for (;;)
+        sys_sleep(NAP_MS * MS);
+}
+
+static void test_killed_sleeper(void)
+{
+    int hart = (int)((sys_hart_self() + 1) % nharts());
+    char arg[12];
+    snprintf(arg, sizeof(arg), "%d", hart);
+    char *argv[] = { "robusttests", "--child", "nap", arg, NULL };
+    handle_t proc;
+    long err = spawn_from_bootfs("robusttests", argv, NULL, 0, &proc);
+    if (err < 0) {
+        test_fail("cannot start the sleeper: %s", abi_strerror(err));
+        return;
+    }
+    sys_sleep(10 * MS);  // it naps on its hart now
+    sys_process_kill(proc);
+    child_wait(proc, DEATH_MS, "the sleeper");
+    sys_sleep(2 * NAP_MS * MS);  // past the wake time it had
+    struct uthread t;
+    ran_there = 0;
+    if (uthread_start(&t, run_there, (void *)(uintptr_t)hart, UTHREAD_STACK_DEFAULT) < 0) {
+        test_fail("cannot start a thread");
+        return;
+    }
+    uint64_t end = time_now() + time_from_ms(DEATH_MS);
+    while (!__atomic_load_n(&ran_there, __ATOMIC_ACQUIRE) && time_now() < end)
+        sys_sleep(MS);
+    if (!ran_there) {
+        test_fail("hart %d ran nothing for %d ms once a sleeper killed there was due", hart,
+                  DEATH_MS);
+        return;  // the thread stays: the hart may yet come back
+    }
+    uthread_join(&t, NULL);
+}
+
+// ---- handle_cycles --------------------------------------------------------------------------
 
 // Unstarted processes end when their creator's handle closes, whatever else holds them;
 // started ones when their last thread does. Either way their handles close, which ends
@@ -391,8 +446,7 @@ static void test_handle_cycles(void)
     test_expect_counts(&before, "started processes in cycles");
 }
 
-// ---- read_only
-// -------------------------------------------------------------------------------------
+// ---- read_only ------------------------------------------------------------------------------
 
 static void test_read_only(void)
 {
@@ -432,8 +486,7 @@ static void test_read_only(void)
     sys_handle_close((handle_t)region);
 }
 
-// ---- huge_ranges
-// ---------------------------------------------------------------------------------------
+// ---- huge_ranges ----------------------------------------------------------------------------
 
 #define HUGE_MS   500  // a bound far above what a few mapped pages need, far below seconds
 #define BIG_RANGE (8ULL << 20)
@@ -480,8 +533,7 @@ static void test_huge_ranges(void)
     test_expect_counts(&before, "huge ranges");
 }
 
-// ---- full_receiver
-// -------------------------------------------------------------------------------------
+// ---- full_receiver --------------------------------------------------------------------------
 
 static long full_receiver(void *arg)
 {
@@ -539,14 +591,14 @@ static void test_full_receiver(void)
     test_expect_counts(&before, "a full receiver");
 }
 
-// ---- the list and main
-// ------------------------------------------------------------------------------
+// ---- the list and main ----------------------------------------------------------------------
 
 static const struct test_case tests[] = {
     { "handle_chain", test_handle_chain, 0 },
     { "unmap_race", test_unmap_race, TEST_NEEDS_BOOTFS },
     { "recv_fault", test_recv_fault, 0 },
     { "kill_blocked", test_kill_blocked, TEST_NEEDS_BOOTFS },
+    { "killed_sleeper", test_killed_sleeper, TEST_NEEDS_BOOTFS },
     { "handle_cycles", test_handle_cycles, TEST_NEEDS_BOOTFS },
     { "read_only", test_read_only, TEST_NEEDS_BOOTFS },
     { "huge_ranges", test_huge_ranges, 0 },
@@ -569,9 +621,11 @@ static const struct test_suite suite = {
     .precondition = precondition,
 };
 
-static int child_main(const char *mode)
+static int child_main(const char *mode, int argc, char *argv[])
 {
     rng_state ^= time_now();
+    if (strcmp(mode, "nap") == 0 && argc >= 4)
+        nap_child((int)strtol(argv[3], NULL, 10));
     if (strcmp(mode, "unmap_race") == 0)
         return unmap_race_child();
     return blocked_child(mode);
@@ -581,6 +635,6 @@ int main(int argc, char *argv[])
 {
     rng_state ^= time_now();
     if (argc >= 3 && strcmp(argv[1], "--child") == 0)
-        return child_main(argv[2]);
+        return child_main(argv[2], argc, argv);
     return test_suite_main(&suite, argc, argv);
 }
