@@ -57,8 +57,10 @@ struct sys_stats {
     uint64_t nharts;            // harts online
     uint64_t context_switches;  // summed over all harts
     uint64_t ticks;             // timer interrupts, summed over all harts
+    uint64_t objects;           // kernel objects that exist: threads, processes, endpoints, ...
+    uint64_t badges;            // badges watched for closing notices, and notices queued
 };
-_Static_assert(sizeof(struct sys_stats) == 64, "struct sys_stats is part of the ABI");
+_Static_assert(sizeof(struct sys_stats) == 80, "struct sys_stats is part of the ABI");
 
 // What hart_stats fills in for one hart (index 0 .. nharts-1).
 struct hart_stats {

@@ -25,6 +25,7 @@ struct badge_rec {
 static struct badge_rec recs[NBADGE];
 static int buckets[NBUCKET];
 static int free_head;
+static uint64_t in_use;  // badges_lock
 static struct spinlock badges_lock = SPINLOCK_INIT("badges", RANK_BADGES);
 
 void badges_init(void)
@@ -60,8 +61,14 @@ static int unlink_rec(int *link)
     return i;
 }
 
+uint64_t badges_in_use(void)
+{
+    return __atomic_load_n(&in_use, __ATOMIC_RELAXED);
+}
+
 static void free_rec(int i)
 {
+    in_use--;
     recs[i].ep = NULL;
     recs[i].next = free_head;
     free_head = i;
@@ -75,6 +82,7 @@ long badge_watch(struct endpoint *ep, uint64_t badge)
     if (!err) {
         int i = free_head;
         free_head = recs[i].next;
+        in_use++;
         recs[i] = (struct badge_rec){ .ep = ep, .badge = badge, .handles = 0, .next = *link };
         *link = i;
     }

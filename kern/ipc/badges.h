@@ -24,6 +24,7 @@ struct endpoint;
 #define NO_NOTICE (-1)  // an empty queue of notices
 
 void badges_init(void);
+uint64_t badges_in_use(void);  // records watched or queued as notices, for leak checks
 long badge_watch(struct endpoint *ep, uint64_t badge);  // 0, E_EXIST, E_LIMIT
 void badge_unwatch(struct endpoint *ep, uint64_t badge);
 void badge_handles_changed(struct endpoint *ep, uint64_t badge, int delta);

@@ -10,11 +10,18 @@
 #include "ipc/notify.h"
 
 static uint64_t handles_in_use;  // atomic, for leak checks
+static uint64_t objects_alive;   // atomic, for leak checks: from kobj_init to destroy
 
 void kobj_init(struct kobject *o, enum kobj_type type)
 {
     o->type = type;
     __atomic_store_n(&o->refs, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&objects_alive, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t kobj_count(void)
+{
+    return __atomic_load_n(&objects_alive, __ATOMIC_RELAXED);
 }
 
 void kobj_ref_panic(struct kobject *o)
@@ -47,6 +54,7 @@ static void destroy(struct kobject *o)
     case KOBJ_IRQ: irq_destroy((struct irq *)o); break;
     default: panic("object: destroying an object of unknown type %d", o->type);
     }
+    __atomic_fetch_sub(&objects_alive, 1, __ATOMIC_RELAXED);
 }
 
 void kobj_reap(void)

@@ -96,3 +96,4 @@ long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type, uin
 long handle_remove(struct process *p, handle_t h);
 void handle_close_all(struct process *p);
 uint64_t handle_count(void);  // handles in use in every process
+uint64_t kobj_count(void);    // objects from kobj_init to their destruction

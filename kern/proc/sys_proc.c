@@ -2,6 +2,7 @@
 // Each checks every argument and returns a negative E_* rather than trusting it.
 #include "boot/harts.h"
 #include "dev/power.h"
+#include "ipc/badges.h"
 #include "lib/console.h"
 #include "mm/kalloc.h"
 #include "proc/process.h"
@@ -261,6 +262,8 @@ long sys_stats(uaddr_t out)
         .threads = (uint64_t)thread_count(),
         .processes = (uint64_t)process_count(),
         .nharts = (uint64_t)harts_online(),
+        .objects = kobj_count(),
+        .badges = badges_in_use(),
     };
     for (int i = 0; i < nharts; i++) {
         s.context_switches += READ_ONCE(harts[i].context_switches);

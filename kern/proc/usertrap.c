@@ -8,6 +8,7 @@
 #include "proc/usertrap.h"
 #include "arch/hart.h"
 #include "arch/trap.h"
+#include "dev/timer.h"
 #include "lib/assert.h"
 #include "lib/console.h"
 #include "proc/process.h"
@@ -36,11 +37,39 @@ static bool fp_first_use(struct thread *t, uint64_t scause)
     return true;
 }
 
+#define FAULT_REPORTS_PER_SEC 20
+
+static uint64_t report_window;  // the second reports are being counted in (atomic)
+static uint32_t reports_in_window, reports_dropped;  // atomic
+
+// Whether this fault gets its line: at most FAULT_REPORTS_PER_SEC a second, so that a
+// program that makes children fault in a loop (the fuzzer) neither floods the console
+// nor keeps every hart waiting on the UART. *dropped: lines left out since the last one.
+static bool fault_report_allowed(uint32_t *dropped)
+{
+    uint64_t second = timer_ms_to_ticks(1000), now = timer_now() / second;
+    uint64_t window = __atomic_load_n(&report_window, __ATOMIC_RELAXED);
+    if (now != window && __atomic_compare_exchange_n(&report_window, &window, now, false,
+                                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        __atomic_store_n(&reports_in_window, 0, __ATOMIC_RELAXED);
+    if (__atomic_fetch_add(&reports_in_window, 1, __ATOMIC_RELAXED) < FAULT_REPORTS_PER_SEC) {
+        *dropped = __atomic_exchange_n(&reports_dropped, 0, __ATOMIC_RELAXED);
+        return true;
+    }
+    __atomic_fetch_add(&reports_dropped, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
 static void kill_for_fault(struct thread *t, uint64_t scause)
 {
     struct process *p = t->process;
-    printf("%s[%d]: killed: %s at address %#lx, pc %#lx\n", p->name, p->pid,
-           trap_cause_name(scause), r_stval(), t->tf->sepc);
+    uint32_t dropped;
+    if (fault_report_allowed(&dropped)) {
+        if (dropped)
+            printf("(%u more processes killed for faults, not shown)\n", dropped);
+        printf("%s[%d]: killed: %s at address %#lx, pc %#lx\n", p->name, p->pid,
+               trap_cause_name(scause), r_stval(), t->tf->sepc);
+    }
     process_exit_all(p, EXIT_FAULT);
 }
 

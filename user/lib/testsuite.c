@@ -69,7 +69,7 @@ static struct sys_stats counts_now(void)
 static bool same_counts(const struct sys_stats *a, const struct sys_stats *b)
 {
     return a->free_pages == b->free_pages && a->handles == b->handles && a->threads == b->threads &&
-           a->processes == b->processes;
+           a->processes == b->processes && a->objects == b->objects && a->badges == b->badges;
 }
 
 static long visit(void *arg)
@@ -114,11 +114,13 @@ void test_expect_counts(const struct sys_stats *before, const char *what)
     if (same_counts(before, &after))
         return;
     test_fail("%s: free pages %lu -> %lu, handles %lu -> %lu, threads %lu -> %lu, processes "
-              "%lu -> %lu",
+              "%lu -> %lu, objects %lu -> %lu, badges %lu -> %lu",
               what, (unsigned long)before->free_pages, (unsigned long)after.free_pages,
               (unsigned long)before->handles, (unsigned long)after.handles,
               (unsigned long)before->threads, (unsigned long)after.threads,
-              (unsigned long)before->processes, (unsigned long)after.processes);
+              (unsigned long)before->processes, (unsigned long)after.processes,
+              (unsigned long)before->objects, (unsigned long)after.objects,
+              (unsigned long)before->badges, (unsigned long)after.badges);
 }
 
 void test_quiet(void)

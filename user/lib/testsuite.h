@@ -25,8 +25,9 @@
 //   test_counts_settled()        the counts once every hart has run and two readings
 //                                20 ms apart agree (a dead thread's hart frees it a
 //                                moment after its process was reaped); at most about 1 s
-//   test_expect_counts(&before, what)   fails unless free pages, handles, threads and
-//                                processes are back where they were (waits while they move)
+//   test_expect_counts(&before, what)   fails unless free pages, handles, threads,
+//                                processes, kernel objects and watched badges are back
+//                                where they were (waits while they move)
 #pragma once
 
 #include <stdbool.h>
