@@ -116,8 +116,8 @@ _Static_assert(sizeof(struct startup) == 64, "struct startup is part of the ABI"
 
 // A receive returns IPC_NOTICE, not 0, when the kernel speaks instead of a sender (no
 // reply goes back): w[0] says what, the badge which handle. handle_mint with
-// MINT_NOTIFY_CLOSED asks for IPC_NOTICE_CLOSED once the last handle carrying that badge
-// is closed, by whoever held it (see kern/ipc/badges.h).
+// MINT_NOTIFY_CLOSED asks for IPC_NOTICE_CLOSED once the last copy of the handle it
+// mints is closed, by whoever held it (see kern/ipc/badges.h).
 #define IPC_NOTICE         1
 #define IPC_NOTICE_CLOSED  1   // w[0] of a notice
 #define MINT_NOTIFY_CLOSED 1u  // handle_mint's flags

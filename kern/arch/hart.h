@@ -64,6 +64,8 @@ struct hart {
     uint64_t ipc_slow;                // ... and those it handed to the general path
     struct kobject *reap;             // objects whose last reference went, to destroy
     struct process *teardowns;        // processes to tear down (proc/process.c)
+    uint32_t notices;                 // closing notices to post (ipc/badges.c): a record
+                                      // number + 1, or 0
 };
 
 extern struct hart harts[];

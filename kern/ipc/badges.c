@@ -1,25 +1,32 @@
-// Closing notices (see badges.h): a count of the handles that carry each watched badge,
+// Closing notices (see badges.h): a count of the marked handles of each watched badge,
 // and the notice an endpoint gets when a count falls to zero.
 //
-// Records live in a fixed table. A record is watched (in a bucket chain by (endpoint,
-// badge), badges_lock) while handles may carry its badge; when the last one closes it
-// leaves its bucket and becomes a notice, queued on its endpoint (ep->lock) until a
-// receiver takes it or the endpoint closes; then it is free again.
+// Records live in a fixed table and go through four places:
+//   free        on the free list (badges_lock)
+//   watched     in a bucket chain by (endpoint, badge) (badges_lock), counting
+//   pending     the count fell to zero: on the hart's list of notices to post (that hart,
+//               interrupts off), holding a reference to the endpoint; the fall may happen
+//               under any lock, even the endpoint's, so posting waits for kobj_reap()
+//   queued      on the endpoint's queue (ep->lock) until a receiver takes it, or the
+//               endpoint closes; then it is free again
+// An endpoint may have at most PER_ENDPOINT records, so a server that never receives
+// its notices runs out of its own, not everyone's.
 #include "ipc/badges.h"
 #include "abi/errno.h"
+#include "arch/hart.h"
 #include "ipc/endpoint.h"
 #include "lib/assert.h"
 
-#define NBADGE  4096
-#define NBUCKET 1024  // a power of two
-#define NONE    NO_NOTICE
+#define NBADGE       4096
+#define NBUCKET      1024  // a power of two
+#define PER_ENDPOINT (NBADGE / 8)
+#define NONE         NO_NOTICE
 
 struct badge_rec {
     struct endpoint *ep;  // NULL: free
     uint64_t badge;
-    uint32_t handles;  // handles that carry it (badges_lock)
-    int next;          // in its bucket's chain or the free list (badges_lock), or in
-                       // its endpoint's queue of notices (ep->lock)
+    uint32_t handles;  // marked handles, and those in messages (badges_lock)
+    int next;          // the link of the place it is in (see above)
 };
 
 static struct badge_rec recs[NBADGE];
@@ -35,6 +42,11 @@ void badges_init(void)
     for (int i = 0; i < NBADGE; i++)
         recs[i].next = i + 1 < NBADGE ? i + 1 : NONE;
     free_head = 0;
+}
+
+uint64_t badges_in_use(void)
+{
+    return __atomic_load_n(&in_use, __ATOMIC_RELAXED);
 }
 
 static int *bucket_of(const struct endpoint *ep, uint64_t badge)
@@ -61,14 +73,11 @@ static int unlink_rec(int *link)
     return i;
 }
 
-uint64_t badges_in_use(void)
-{
-    return __atomic_load_n(&in_use, __ATOMIC_RELAXED);
-}
-
 static void free_rec(int i)
 {
+    assert(holding(&badges_lock));
     in_use--;
+    recs[i].ep->badge_records--;
     recs[i].ep = NULL;
     recs[i].next = free_head;
     free_head = i;
@@ -78,11 +87,15 @@ long badge_watch(struct endpoint *ep, uint64_t badge)
 {
     spin_lock(&badges_lock);
     int *link = find(ep, badge);
-    long err = *link != NONE ? E_EXIST : free_head == NONE ? E_LIMIT : 0;
+    long err = *link != NONE                       ? E_EXIST
+               : free_head == NONE                 ? E_LIMIT
+               : ep->badge_records >= PER_ENDPOINT ? E_LIMIT
+                                                   : 0;
     if (!err) {
         int i = free_head;
         free_head = recs[i].next;
         in_use++;
+        ep->badge_records++;
         recs[i] = (struct badge_rec){ .ep = ep, .badge = badge, .handles = 0, .next = *link };
         *link = i;
     }
@@ -103,18 +116,37 @@ void badge_handles_changed(struct endpoint *ep, uint64_t badge, int delta)
 {
     spin_lock(&badges_lock);
     int *link = find(ep, badge);
-    int notice = NONE;
-    if (*link != NONE) {
-        recs[*link].handles += delta;
-        if (recs[*link].handles == 0 && delta < 0)
-            notice = unlink_rec(link);  // the record is the notice now
+    assert(*link != NONE);  // a marked handle exists only while its badge is watched
+    struct badge_rec *r = &recs[*link];
+    assert(delta > 0 || r->handles > 0);
+    r->handles += delta;
+    if (r->handles == 0 && delta < 0) {
+        int i = unlink_rec(link);
+        kobj_get(&ep->obj);            // the caller still holds one: the handle's, or the message's
+        struct hart *h = this_hart();  // interrupts are off: badges_lock is held
+        recs[i].next = (int)h->notices - 1;
+        h->notices = (uint32_t)i + 1;
     }
     spin_unlock(&badges_lock);
-    if (notice != NONE)
-        endpoint_post_notice(ep, notice);
 }
 
-// ---- an endpoint's queue of notices (caller holds ep->lock) -------------------------------
+bool badges_post_pending(void)
+{
+    push_off();
+    struct hart *h = this_hart();
+    int i = (int)h->notices - 1;
+    if (i != NONE)
+        h->notices = (uint32_t)(recs[i].next + 1);
+    pop_off();
+    if (i == NONE)
+        return false;
+    struct endpoint *ep = recs[i].ep;
+    endpoint_post_notice(ep, i);
+    kobj_put(&ep->obj);
+    return true;
+}
+
+// ---- an endpoint's queue of notices (caller holds ep->lock) -------------------------
 
 void badge_notice_push(struct endpoint *ep, int notice)
 {

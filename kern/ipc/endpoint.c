@@ -39,6 +39,7 @@ struct endpoint *endpoint_create(void)
         ep->receivers = 0;
         ep->messages = 0;
         ep->notices = ep->notices_tail = NO_NOTICE;
+        ep->badge_records = 0;
         spin_unlock(&ep->lock);
         return ep;
     }
@@ -173,20 +174,25 @@ static long prepare_send(struct thread *me, uint64_t badge)
     if (me->ipc.x.send_handle == 0)
         return 0;
     struct handle entry;
-    err = handle_lookup_entry(me->process, me->ipc.x.send_handle, KOBJ_NONE, RIGHT_TRANSFER,
-                              &me->ipc.send_obj, &entry);
+    err = handle_lookup_copy(me->process, me->ipc.x.send_handle, KOBJ_NONE, RIGHT_TRANSFER,
+                             &me->ipc.send_obj, &entry);
     if (err)
         return err;
     me->ipc.send_rights = me->ipc.x.send_rights & entry.rights;
     me->ipc.send_badge = entry.badge;
+    me->ipc.send_flags = entry.flags & HANDLE_COPIED;
     return 0;
 }
 
-// The sender's message went, or never will: drop the handle it was passing along.
+// The sender's message went, or never will: drop the handle it was passing along. May
+// run under an endpoint's lock: handle_copy_done only queues what it sets off.
 static void sender_done(struct thread *s)
 {
-    if (s->ipc.send_obj)
-        kobj_put(s->ipc.send_obj);
+    if (s->ipc.send_obj) {
+        struct handle sent = { s->ipc.send_obj, s->ipc.send_rights, s->ipc.send_flags,
+                               s->ipc.send_badge };
+        handle_copy_done(&sent);
+    }
     s->ipc.send_obj = NULL;
 }
 
@@ -220,7 +226,7 @@ static struct outcome transfer(struct thread *from, struct thread *to, uint64_t 
     }
     if (from->ipc.send_obj) {
         long h = handle_install_badged(to->process, from->ipc.send_obj, from->ipc.send_rights,
-                                       from->ipc.send_badge);
+                                       from->ipc.send_badge, from->ipc.send_flags);
         if (h < 0) {
             o.sender = h;
             return o;
@@ -641,9 +647,10 @@ static void receivers_changed(struct endpoint *ep, int delta)
     spin_unlock(&ep->lock);
 }
 
-void endpoint_handle_changed(struct endpoint *ep, uint32_t rights, uint64_t badge, int delta)
+void endpoint_handle_changed(struct endpoint *ep, uint32_t rights, uint64_t badge, uint32_t flags,
+                             int delta)
 {
-    if (badge)
+    if (flags & HANDLE_WATCHED)
         badge_handles_changed(ep, badge, delta);
     if (rights & RIGHT_RECV)
         receivers_changed(ep, delta);

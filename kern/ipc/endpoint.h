@@ -41,15 +41,18 @@ struct endpoint {
     uint64_t messages;            // delivered, for statistics
     int notices;                  // closing notices not yet received (ipc/badges.h), first ...
     int notices_tail;             // ... and last, or NO_NOTICE
+    uint32_t badge_records;       // of the badge table, its own (badges_lock)
     uint32_t in_use;              // atomic: the table slot is taken (a word: swaps need one)
 } __attribute__((aligned(128)));  // a power of two: the fast path checks a pointer is one
 
 void endpoint_init(void);
 struct endpoint *endpoint_create(void);  // one reference, or NULL when the table is full
 void endpoint_destroy(struct endpoint *ep);
-// A handle to ep with rights and badge was installed (+1) or removed (-1): the count of
-// handles that can receive, and of those that carry a watched badge (ipc/badges.h).
-void endpoint_handle_changed(struct endpoint *ep, uint32_t rights, uint64_t badge, int delta);
+// A handle to ep with rights, badge and flags (HANDLE_*) was installed (+1) or removed
+// (-1): the count of handles that can receive, and of those marked for a closing notice
+// (ipc/badges.h).
+void endpoint_handle_changed(struct endpoint *ep, uint32_t rights, uint64_t badge, uint32_t flags,
+                             int delta);
 int endpoint_count(void);  // endpoints in use, for leak checks
 
 // The system calls' work, for the calling thread, whose registers hold the message

@@ -40,6 +40,7 @@ struct ipc_state {
     struct ipc_xfer x;         // a copy of it
     struct kobject *send_obj;  // the handle it passes along (a reference), or NULL
     uint32_t send_rights;
+    uint32_t send_flags;  // HANDLE_COPIED's: a HANDLE_WATCHED one counts while it travels
     uint64_t send_badge;
 
     // t->lock guards this (and, while the thread is queued, the endpoint's lock):

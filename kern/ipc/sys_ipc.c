@@ -34,12 +34,14 @@ long sys_handle_mint(handle_t endpoint, uint64_t badge, uint32_t rights, uint32_
     if (err)
         return err;
     struct endpoint *ep = (struct endpoint *)o;
+    bool watch = flags & MINT_NOTIFY_CLOSED;
     long h = entry.badge ? E_PERM : 0;  // a badge cannot be changed: that would forge a client
-    if (!h && (flags & MINT_NOTIFY_CLOSED))
+    if (!h && watch)
         h = badge_watch(ep, badge);  // before the handle exists: it counts from there
     if (!h) {
-        h = handle_install_badged(process_current(), o, rights & entry.rights, badge);
-        if (h < 0 && (flags & MINT_NOTIFY_CLOSED))
+        h = handle_install_badged(process_current(), o, rights & entry.rights, badge,
+                                  watch ? HANDLE_WATCHED : 0);
+        if (h < 0 && watch)
             badge_unwatch(ep, badge);
     }
     kobj_put(o);

@@ -12,10 +12,11 @@
 //    3. threads_lock       thread table slots; the condition lock of thread_join()
 //    4. ep->lock           one endpoint's state and queue (ipc/endpoint.c); never two
 //                          at once (receiver counts are atomic for that reason)
-//    5. badges_lock        the table of watched badges (ipc/badges.c)
-//    6. n->lock            one notification's bits and waiters (ipc/notify.c)
-//    7. p->lock            one process's state and handle table (proc/process.h);
+//    5. n->lock            one notification's bits and waiters (ipc/notify.c)
+//    6. p->lock            one process's state and handle table (proc/process.h);
 //                          the condition lock of process_wait()
+//    7. badges_lock        the table of watched badges (ipc/badges.c): counted as a
+//                          handle is installed, under p->lock
 //    8. t->lock            one thread's state (proc/thread.h); held across a context
 //                          switch (proc/sched.h), where the thread switched to is
 //    9. t->lock (next)     locked as well, one rank further in
@@ -43,9 +44,9 @@ enum lock_rank {
     RANK_PROCS,
     RANK_THREADS,
     RANK_ENDPOINT,
-    RANK_BADGES,
     RANK_NOTIFY,
     RANK_PROCESS,
+    RANK_BADGES,
     RANK_THREAD,
     RANK_THREAD_NEXT,
     RANK_SLEEPQ,

@@ -5,6 +5,7 @@
 #include "proc/process.h"
 #include "proc/region.h"
 #include "proc/thread.h"
+#include "ipc/badges.h"
 #include "ipc/endpoint.h"
 #include "ipc/irq.h"
 #include "ipc/notify.h"
@@ -69,7 +70,7 @@ void kobj_reap(void)
         pop_off();
         if (o)
             destroy(o);
-        else if (!process_reap_teardowns())
+        else if (!badges_post_pending() && !process_reap_teardowns())
             return;
     }
 }
@@ -95,17 +96,17 @@ static struct handle *entry(struct process *p, handle_t h)
     return &p->handles[h - 1];
 }
 
-// Endpoints count the handles that can receive from them, and those with a watched badge
-// (see endpoint.h).
-static void count_handle(struct kobject *o, uint32_t rights, uint64_t badge, int delta)
+// Endpoints count the handles that can receive from them, and those marked for a
+// closing notice (see endpoint.h).
+static void count_handle(const struct handle *e, int delta)
 {
-    if (o->type == KOBJ_ENDPOINT)
-        endpoint_handle_changed((struct endpoint *)o, rights, badge, delta);
+    if (e->obj->type == KOBJ_ENDPOINT)
+        endpoint_handle_changed((struct endpoint *)e->obj, e->rights, e->badge, e->flags, delta);
 }
 
 long handle_install(struct process *p, struct kobject *o, uint32_t rights)
 {
-    return handle_install_badged(p, o, rights, 0);
+    return handle_install_badged(p, o, rights, 0, 0);
 }
 
 static long install(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge,
@@ -118,11 +119,13 @@ static long install(struct process *p, struct kobject *o, uint32_t rights, uint6
     }
     for (int i = 0; i < NHANDLE; i++) {
         if (!p->handles[i].obj) {
+            struct handle e = { o, rights & RIGHT_ALL, flags, badge };
             kobj_get(o);
-            handle_write(p, &p->handles[i], (struct handle){ o, rights & RIGHT_ALL, flags, badge });
+            // Counted before anyone can close it: a count never rises from zero.
+            count_handle(&e, +1);
+            handle_write(p, &p->handles[i], e);
             spin_unlock(&p->lock);
             __atomic_fetch_add(&handles_in_use, 1, __ATOMIC_RELAXED);
-            count_handle(o, rights, badge, +1);
             return i + 1;
         }
     }
@@ -130,9 +133,10 @@ static long install(struct process *p, struct kobject *o, uint32_t rights, uint6
     return E_LIMIT;
 }
 
-long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge)
+long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge,
+                           uint32_t flags)
 {
-    return install(p, o, rights, badge, 0);
+    return install(p, o, rights, badge, flags & HANDLE_COPIED);
 }
 
 long handle_install_owner(struct process *creator, struct process *child)
@@ -147,23 +151,46 @@ long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t 
     return handle_lookup_entry(p, h, type, rights, out, &unused);
 }
 
+static long handle_lookup_entry_locked(struct process *p, handle_t h, enum kobj_type type,
+                                       uint32_t rights, struct kobject **out, struct handle *copy)
+{
+    assert(holding(&p->lock));
+    struct handle *e = entry(p, h);
+    if (!e || !e->obj || (type != KOBJ_NONE && e->obj->type != type))
+        return E_BADHANDLE;
+    if ((e->rights & rights) != rights)
+        return E_RIGHTS;
+    kobj_get(e->obj);
+    *out = e->obj;
+    *copy = *e;
+    return 0;
+}
+
 long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
                          struct kobject **out, struct handle *copy)
 {
     spin_lock(&p->lock);
-    struct handle *e = entry(p, h);
-    long err = 0;
-    if (!e || !e->obj || (type != KOBJ_NONE && e->obj->type != type))
-        err = E_BADHANDLE;
-    else if ((e->rights & rights) != rights)
-        err = E_RIGHTS;
-    else {
-        kobj_get(e->obj);
-        *out = e->obj;
-        *copy = *e;
-    }
+    long err = handle_lookup_entry_locked(p, h, type, rights, out, copy);
     spin_unlock(&p->lock);
     return err;
+}
+
+long handle_lookup_copy(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
+                        struct kobject **out, struct handle *copy)
+{
+    spin_lock(&p->lock);
+    long err = handle_lookup_entry_locked(p, h, type, rights, out, copy);
+    if (!err && (copy->flags & HANDLE_WATCHED))
+        badge_handles_changed((struct endpoint *)copy->obj, copy->badge, +1);
+    spin_unlock(&p->lock);
+    return err;
+}
+
+void handle_copy_done(const struct handle *copy)
+{
+    if (copy->flags & HANDLE_WATCHED)
+        badge_handles_changed((struct endpoint *)copy->obj, copy->badge, -1);
+    kobj_put(copy->obj);
 }
 
 long handle_remove(struct process *p, handle_t h)
@@ -179,7 +206,7 @@ long handle_remove(struct process *p, handle_t h)
     spin_unlock(&p->lock);
     __atomic_fetch_sub(&handles_in_use, 1, __ATOMIC_RELAXED);
     // Outside p->lock: closing an endpoint or ending a process takes other locks.
-    count_handle(old.obj, old.rights, old.badge, -1);
+    count_handle(&old, -1);
     if (old.flags & HANDLE_OWNER)
         process_abandon((struct process *)old.obj);
     kobj_put(old.obj);

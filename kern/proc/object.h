@@ -47,7 +47,11 @@ struct handle {
 // The handle process_create() gave the process's creator. Closing it (or the creator's
 // death) ends the process if it never ran a thread: nothing else ever would
 // (process_abandon). Copies of it are plain handles.
-#define HANDLE_OWNER (1u << 0)
+#define HANDLE_OWNER   (1u << 0)
+// Minted with MINT_NOTIFY_CLOSED, or a copy of such a handle: counted for the closing
+// notice of its badge (ipc/badges.h). Copies keep it.
+#define HANDLE_WATCHED (1u << 1)
+#define HANDLE_COPIED  HANDLE_WATCHED  // the flags a copy of a handle keeps
 
 #define NHANDLE 64  // handles per process
 
@@ -81,11 +85,14 @@ void kobj_reap(void);
 ALWAYS_INLINE bool kobj_reap_pending(void)
 {
     struct hart *h = this_hart();
-    return (READ_ONCE(h->reap) != NULL) | (READ_ONCE(h->teardowns) != NULL);
+    return (READ_ONCE(h->reap) != NULL) | (READ_ONCE(h->teardowns) != NULL) |
+           (READ_ONCE(h->notices) != 0);
 }
 
 long handle_install(struct process *p, struct kobject *o, uint32_t rights);
-long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge);
+// With a badge, and flags (HANDLE_COPIED's at most): a minted handle, or a copy.
+long handle_install_badged(struct process *p, struct kobject *o, uint32_t rights, uint64_t badge,
+                           uint32_t flags);
 // The owner handle of a new process, in its creator's table.
 long handle_install_owner(struct process *creator, struct process *child);
 long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
@@ -93,6 +100,12 @@ long handle_lookup(struct process *p, handle_t h, enum kobj_type type, uint32_t 
 // handle_lookup, also giving the handle's rights and badge.
 long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
                          struct kobject **out, struct handle *entry);
+// handle_lookup_entry, for a handle about to be copied (handle_dup, handle_give, a
+// message): one marked HANDLE_WATCHED counts once more until handle_copy_done(), so a
+// close of the original meanwhile cannot end its badge's count under the copy.
+long handle_lookup_copy(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
+                        struct kobject **out, struct handle *entry);
+void handle_copy_done(const struct handle *entry);  // and drops the reference
 long handle_remove(struct process *p, handle_t h);
 void handle_close_all(struct process *p);
 uint64_t handle_count(void);  // handles in use in every process

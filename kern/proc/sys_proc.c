@@ -212,12 +212,12 @@ static long copy_handle(struct process *to, handle_t handle, uint32_t rights, ui
     if (rights & ~RIGHT_ALL)
         return E_INVAL;
     struct kobject *o;
-    struct handle entry;  // a copy: rights and badge go with the handle
-    long err = handle_lookup_entry(self, handle, KOBJ_NONE, need, &o, &entry);
+    struct handle entry;  // a copy: rights, badge and HANDLE_COPIED go with the handle
+    long err = handle_lookup_copy(self, handle, KOBJ_NONE, need, &o, &entry);
     if (err)
         return err;
-    long h = handle_install_badged(to, o, rights & entry.rights, entry.badge);
-    kobj_put(o);
+    long h = handle_install_badged(to, o, rights & entry.rights, entry.badge, entry.flags);
+    handle_copy_done(&entry);
     return h;
 }
 

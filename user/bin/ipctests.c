@@ -1002,8 +1002,8 @@ static long notice_receiver(void *arg)
     return err == IPC_NOTICE && m.w[0] == IPC_NOTICE_CLOSED ? (long)m.badge : err;
 }
 
-// Copies in this process: the notice comes at the last close, not before, and counts
-// copies made without asking for one.
+// Copies in this process: the notice comes at the last close of a copy of the minted
+// handle, not before; a handle minted with the same badge without asking does not count.
 static void notice_at_last_close(handle_t ep)
 {
     long h1 = sys_handle_mint(ep, 0x51, RIGHT_SEND | RIGHT_DUP, MINT_NOTIFY_CLOSED);
@@ -1013,14 +1013,59 @@ static void notice_at_last_close(handle_t ep)
     expect(sys_handle_mint(ep, 0x51, RIGHT_SEND, MINT_NOTIFY_CLOSED), E_EXIST,
            "asking twice about one badge");
     long h2 = sys_handle_dup((handle_t)h1, RIGHT_SEND);
-    long h3 = sys_handle_mint(ep, 0x51, RIGHT_SEND, 0);
-    expect_notice(ep, 0, "three copies open");
+    long unasked = sys_handle_mint(ep, 0x51, RIGHT_SEND, 0);
+    expect_notice(ep, 0, "two copies open");
     sys_handle_close((handle_t)h1);
+    expect_notice(ep, 0, "one copy open");
     sys_handle_close((handle_t)h2);
-    expect_notice(ep, 0, "one copy, minted without the flag, open");
-    sys_handle_close((handle_t)h3);
-    expect_notice(ep, 0x51, "every copy closed");
+    expect_notice(ep, 0x51, "every copy closed, though another handle has the badge");
     expect_notice(ep, 0, "after the notice was received");
+    sys_handle_close((handle_t)unasked);
+    expect_notice(ep, 0, "the handle minted without asking closed");
+    long again = sys_handle_mint(ep, 0x51, RIGHT_SEND, MINT_NOTIFY_CLOSED);
+    expect(again > 0 ? 0 : again, 0, "asking again once the notice came");
+    sys_handle_close((handle_t)again);
+    expect_notice(ep, 0x51, "that copy closed");
+}
+
+// A copy in a message counts from the send to the receive: the sender may close its own
+// meanwhile.
+static handle_t flight_ep, flight_handle;
+
+static long flight_sender(void *arg)
+{
+    (void)arg;
+    struct ipc_msg m = { .w = { 1 } };
+    struct ipc_xfer x = { .send_handle = flight_handle, .send_rights = RIGHT_SEND };
+    return ipc_send(flight_ep, &m, &x, 0);
+}
+
+static void notice_in_flight(handle_t ep)
+{
+    flight_ep = new_endpoint();
+    long h = sys_handle_mint(ep, 0x54, RIGHT_SEND | RIGHT_TRANSFER, MINT_NOTIFY_CLOSED);
+    struct uthread t;
+    if (!flight_ep || h < 0) {
+        test_fail("cannot set up a message with a handle");
+        return;
+    }
+    flight_handle = (handle_t)h;
+    if (uthread_start(&t, flight_sender, NULL, 16 * 1024) < 0)
+        return;
+    sys_sleep(5 * MS);  // the sender waits in flight_ep's queue, the handle with it
+    sys_handle_close(flight_handle);
+    expect_notice(ep, 0, "the only copy in a message not yet received");
+    struct ipc_msg m;
+    struct ipc_xfer x = { 0 };
+    expect(ipc_recv(flight_ep, &m, &x, 0), 0, "receiving the message");
+    expect_notice(ep, 0, "the copy received");
+    long sent = 0;
+    uthread_join(&t, &sent);
+    expect(sent, 0, "the send");
+    if (x.recv_handle)
+        sys_handle_close(x.recv_handle);
+    expect_notice(ep, 0x54, "the received copy closed");
+    sys_handle_close(flight_ep);
 }
 
 // A copy in a child that is killed: its death closes it.
@@ -1076,6 +1121,7 @@ static void test_closing_notices(void)
     if (!ep)
         return;
     notice_at_last_close(ep);
+    notice_in_flight(ep);
     notice_after_holder_killed(ep);
     notice_wakes_receiver(ep);
     notices_not_leaked();
