@@ -44,6 +44,9 @@ struct process *process_create(const char *name)
         p->waiters.head = NULL;
         memset(p->handles, 0, sizeof p->handles);
         str_copy(p->name, name, sizeof p->name);
+        for (char *c = p->name; *c; c++)
+            if (*c < ' ' || *c > '~')
+                *c = '?';        // it is printed (fault reports, ps): one plain line each
         p->pagetable = p->root;  // its user half was emptied when the slot was last used
         p->harts_used = 0;
         spin_unlock(&p->lock);
