@@ -131,7 +131,7 @@ static void keep_or_close(struct rng *r, long h)
 
 static uint64_t any_handle(struct rng *r)
 {
-    static const uint64_t odd[] = { 0, SELF, SELF_THREAD, 65, 9999, 1ULL << 40, UINT64_MAX };
+    static const uint64_t odd[] = { 0, SELF, SELF_THREAD, 65, 9999, 1ULL << 40 };  // -1 is SELF
     switch (below(r, 8)) {
     case 0: return PICK(r, odd);
     case 1: return stale[below(r, STALE)];
@@ -247,6 +247,17 @@ static uint64_t xfer_address(struct worker *w)
     struct rng *r = &w->rng;
     if (one_in(r, 5))
         return one_in(r, 2) ? 0 : input_address(r, w->scratch);
+    if (one_in(r, 2)) {  // a well-formed one, so that messages go through
+        w->xfer = (struct ipc_xfer){
+            .send_buf = (uint64_t)(uintptr_t)w->scratch,
+            .send_len = below(r, sizeof(w->scratch)),
+            .recv_buf = SANDBOX_VA + below(r, SANDBOX_SIZE - IPC_BUF_MAX),
+            .recv_cap = IPC_BUF_MAX,
+            .send_handle = one_in(r, 3) ? (handle_t)pool[below(r, POOL)] : 0,
+            .send_rights = RIGHT_ALL,
+        };
+        return (uint64_t)(uintptr_t)&w->xfer;
+    }
     w->xfer = (struct ipc_xfer){
         .send_buf = input_address(r, w->scratch),
         .send_len = one_in(r, 3) ? below(r, 200) : length(r),
@@ -260,11 +271,11 @@ static uint64_t xfer_address(struct worker *w)
 
 static void ipc_args(struct worker *w, uint64_t a[7])
 {
-    a[0] = any_handle(&w->rng);
+    a[0] = one_in(&w->rng, 4) ? any_handle(&w->rng) : (uint64_t)pool[below(&w->rng, POOL)];
     for (int i = 1; i <= 4; i++)
         a[i] = rnd(&w->rng);
     a[5] = xfer_address(w);
-    a[6] = one_in(&w->rng, 2) ? IPC_NONBLOCK : bits(&w->rng);
+    a[6] = one_in(&w->rng, 4) ? bits(&w->rng) : one_in(&w->rng, 2) ? IPC_NONBLOCK : 0;
 }
 
 // Fills a with arguments for system call nr; false for a call this fuzzer never makes.
@@ -304,7 +315,11 @@ static bool args_for(struct worker *w, uint64_t nr, uint64_t a[7])
         a[0] = any_handle(r);
         a[1] = output_address(r);
         return true;
-    case SYS_process_kill: a[0] = one_in(r, 200) ? SELF : any_handle(r); return true;
+    case SYS_process_kill:  // itself only now and then: a child's life is its calls
+        a[0] = one_in(r, 500) ? SELF : any_handle(r);
+        if (a[0] == SELF && !one_in(r, 500))
+            a[0] = 0;
+        return true;
     case SYS_handle_close: a[0] = any_handle(r); return true;
     case SYS_handle_dup:
         a[0] = any_handle(r);
@@ -364,7 +379,11 @@ static bool args_for(struct worker *w, uint64_t nr, uint64_t a[7])
     case SYS_ipc_send:
     case SYS_ipc_recv:
     case SYS_ipc_reply:
-    case SYS_ipc_reply_recv: ipc_args(w, a); return true;
+    case SYS_ipc_reply_recv:
+        ipc_args(w, a);
+        if (nr == SYS_ipc_reply && !one_in(r, 4))
+            a[0] = 0;  // a reply names no endpoint
+        return true;
     case SYS_notify_signal:
     case SYS_irq_bind:
         a[0] = any_handle(r);
@@ -460,6 +479,7 @@ static long short_task(void *arg)
 
 struct janitor {
     struct rng rng;
+    enum phase phase;
     struct uthread ring[RING];  // threads it started, joined when their place is reused
     unsigned next;
     struct uthread thread;
@@ -468,7 +488,10 @@ struct janitor {
 static long new_object(struct janitor *j)
 {
     struct rng *r = &j->rng;
-    switch (below(r, 7)) {
+    uint64_t kind = below(r, 7);
+    if (j->phase == PHASE_IPC && one_in(r, 2))
+        kind = one_in(r, 2) ? 4 : 6;  // endpoints and minted handles, mostly
+    switch (kind) {
     case 0: return sys_notify_create();
     case 1: return sys_region_create((1 + below(r, 4)) * PAGE_SIZE);
     case 2: return sys_process_create("grandchild", 10);
@@ -527,8 +550,11 @@ static int child_main(enum phase phase, uint64_t seed, uint64_t calls)
         nharts = (int)s.nharts;
     sys_mem_alloc(H_SELF, SANDBOX_VA, SANDBOX_SIZE, PROT_READ | PROT_WRITE);
     janitor.rng.s = mix(seed) | 1;
-    for (int i = 0; i < POOL; i++)
-        pool[i] = i == 0 ? (long)startup_handle(STARTUP_H_BOOTFS) : new_object(&janitor);
+    janitor.phase = phase;
+    for (int i = 0; i < POOL; i++) {
+        long h = i == 0 ? (long)startup_handle(STARTUP_H_BOOTFS) : new_object(&janitor);
+        pool[i] = h > 0 ? h : 0;  // an error is no handle (and -1 would be H_SELF)
+    }
     if (uthread_start(&janitor.thread, janitor_main, &janitor, 16 * 1024) < 0)
         return 3;
     int n = nharts < MAX_WORKERS ? nharts : MAX_WORKERS;
@@ -556,7 +582,8 @@ static struct shared *parent_shared;
 static handle_t shared_region;
 
 struct outcome {
-    int children, finished, faulted, killed_early, killed_stuck, other;
+    int children, finished, faulted, killed_itself, killed_early, killed_stuck, other;
+    int other_status;  // the last of the others
     uint64_t calls, ok;
 };
 
@@ -583,9 +610,10 @@ static bool wait_until(struct waiter *w, uint64_t deadline)
     return __atomic_load_n(&w->done, __ATOMIC_ACQUIRE);
 }
 
-// Runs the child until it ends, is killed at kill_at, or stands still; false if a kill
-// did not end it (a hang: the waiter is left behind).
-static bool supervise(struct waiter *w, uint64_t kill_at, struct outcome *o)
+// Runs the child until it ends, is killed at kill_at, or is stuck: it stands still, or runs
+// on well past its calls (a call can scribble over a worker's own loop count). False if a
+// kill did not end it (a hang: the waiter is left behind).
+static bool supervise(struct waiter *w, uint64_t kill_at, uint64_t child_calls, struct outcome *o)
 {
     uint64_t last_calls = 0, last_move = time_now();
     bool killed = false;
@@ -595,7 +623,8 @@ static bool supervise(struct waiter *w, uint64_t kill_at, struct outcome *o)
         if (calls != last_calls)
             last_calls = calls, last_move = time_now();
         bool early = time_now() >= kill_at;
-        bool stuck = time_now() - last_move > time_from_ms(STUCK_MS);
+        bool stuck =
+            time_now() - last_move > time_from_ms(STUCK_MS) || calls > 2 * child_calls + 100;
         if (early || stuck) {
             sys_process_kill(w->proc);
             *(early ? &o->killed_early : &o->killed_stuck) += 1;
@@ -605,8 +634,16 @@ static bool supervise(struct waiter *w, uint64_t kill_at, struct outcome *o)
     }
     if (killed && !wait_until(w, time_now() + time_from_ms(KILL_MS)))
         return false;
-    if (!killed)
-        *(w->status == 0 ? &o->finished : w->status == EXIT_FAULT ? &o->faulted : &o->other) += 1;
+    if (killed)
+        return true;
+    if (w->status == 0)
+        o->finished++;
+    else if (w->status == EXIT_FAULT)
+        o->faulted++;
+    else if (w->status == EXIT_KILLED)
+        o->killed_itself++;
+    else
+        o->other++, o->other_status = w->status;
     return true;
 }
 
@@ -635,7 +672,7 @@ static bool run_child(enum phase phase, uint64_t seed, uint64_t calls, struct rn
     uint64_t kill_at =
         one_in(r, EARLY_KILLS) ? time_now() + time_from_ms(below(r, 30)) : UINT64_MAX;
     o->children++;
-    if (!supervise(&w, kill_at, o)) {
+    if (!supervise(&w, kill_at, calls, o)) {
         test_fail("hang: a %s child (seed %lu) still runs %d ms after it was killed",
                   phase_names[phase], (unsigned long)seed, KILL_MS);
         return false;
@@ -661,9 +698,10 @@ static void run_phase(enum phase phase)
             return;
     }
     printf("fuzz: %s: %lu calls (%lu succeeded) in %d children: %d finished, %d died of a "
-           "fault, %d killed at random, %d killed when stuck, %d other\n",
+           "fault, %d killed themselves, %d were killed at random, %d when stuck; %d other "
+           "(status %#x)\n",
            phase_names[phase], (unsigned long)o.calls, (unsigned long)o.ok, o.children, o.finished,
-           o.faulted, o.killed_early, o.killed_stuck, o.other);
+           o.faulted, o.killed_itself, o.killed_early, o.killed_stuck, o.other, o.other_status);
     if (o.calls < calls_per_phase)
         test_fail("only %lu calls in %d children", (unsigned long)o.calls, o.children);
     test_expect_counts(&before, phase_names[phase]);
