@@ -5,14 +5,30 @@
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 
+// A region still private to its creator: no object yet, so that a creation that fails
+// half-way frees it with region_free and leaves no object counted (object.h).
 static struct region *region_alloc(uint64_t npages)
 {
     // The region itself lives in a page of its own: simple, and regions are few.
     struct region *r = kalloc_zpage();
-    if (!r)
-        return NULL;
+    if (r)
+        r->npages = npages;
+    return r;
+}
+
+static void region_free(struct region *r)
+{
+    if (r->pages) {
+        for (uint64_t i = 0; i < r->npages; i++)
+            kfree_page(P2V(r->pages[i]));
+        kfree_page(r->pages);
+    }
+    kfree_page(r);
+}
+
+static struct region *region_publish(struct region *r)
+{
     kobj_init(&r->obj, KOBJ_REGION);
-    r->npages = npages;
     return r;
 }
 
@@ -33,21 +49,22 @@ struct region *region_create(uint64_t len)
         void *page = kalloc_zpage();
         if (!page) {
             r->npages = i;
-            region_destroy(r);
+            region_free(r);
             return NULL;
         }
         r->pages[i] = V2P(page);
     }
-    return r;
+    return region_publish(r);
 }
 
 struct region *region_create_phys(uint64_t pa, uint64_t len)
 {
     assert(pa % PAGE_SIZE == 0);
     struct region *r = region_alloc(PAGE_ROUND_UP(len) / PAGE_SIZE);
-    if (r)
-        r->phys_base = pa;
-    return r;
+    if (!r)
+        return NULL;
+    r->phys_base = pa;
+    return region_publish(r);
 }
 
 uint64_t region_page(const struct region *r, uint64_t i)
@@ -58,10 +75,5 @@ uint64_t region_page(const struct region *r, uint64_t i)
 
 void region_destroy(struct region *r)
 {
-    if (r->pages) {
-        for (uint64_t i = 0; i < r->npages; i++)
-            kfree_page(P2V(r->pages[i]));
-        kfree_page(r->pages);
-    }
-    kfree_page(r);
+    region_free(r);
 }
