@@ -14,6 +14,7 @@
 #include "lib/assert.h"
 #include "lib/console.h"
 #include "lib/string.h"
+#include "mm/failalloc.h"
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
 #include "mm/vm.h"
@@ -103,6 +104,7 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     process_init();
     endpoint_init();
     badges_init();
+    failalloc_init();
     uint64_t quantum = 1;
     bootargs_number(&bootargs, "quantum", &quantum);
     const char *policy = bootargs_get(&bootargs, "sched");

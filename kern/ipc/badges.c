@@ -16,6 +16,7 @@
 #include "arch/hart.h"
 #include "ipc/endpoint.h"
 #include "lib/assert.h"
+#include "mm/failalloc.h"
 
 #define NBADGE       4096
 #define NBUCKET      1024  // a power of two
@@ -85,10 +86,11 @@ static void free_rec(int i)
 
 long badge_watch(struct endpoint *ep, uint64_t badge)
 {
+    bool injected = failalloc_now(FAIL_BADGE);
     spin_lock(&badges_lock);
     int *link = find(ep, badge);
     long err = *link != NONE                       ? E_EXIST
-               : free_head == NONE                 ? E_LIMIT
+               : free_head == NONE || injected     ? E_LIMIT
                : ep->badge_records >= PER_ENDPOINT ? E_LIMIT
                                                    : 0;
     if (!err) {

@@ -12,6 +12,7 @@
 #include "ipc/badges.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
+#include "mm/failalloc.h"
 #include "mm/uvm.h"
 #include "proc/process.h"
 #include "proc/sched.h"
@@ -27,6 +28,8 @@ void endpoint_init(void)
 
 struct endpoint *endpoint_create(void)
 {
+    if (failalloc_now(FAIL_ENDPOINT))
+        return NULL;
     for (int i = 0; i < NENDPOINT; i++) {
         struct endpoint *ep = &endpoints[i];
         if (READ_ONCE(ep->in_use) || __atomic_exchange_n(&ep->in_use, 1, __ATOMIC_ACQUIRE))

@@ -9,6 +9,7 @@
 // changed. Release builds check only the marker.
 #include "mm/kalloc.h"
 #include "lib/assert.h"
+#include "mm/failalloc.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/memlayout.h"
@@ -112,6 +113,8 @@ static void check_still_free(struct free_page *fp)
 
 void *kalloc_page(void)
 {
+    if (failalloc_now(FAIL_PAGE))
+        return NULL;
     spin_lock(&kmem.lock);
     struct free_page *fp = kmem.head;
     if (fp) {

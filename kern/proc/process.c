@@ -2,6 +2,7 @@
 #include "proc/process.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
+#include "mm/failalloc.h"
 #include "lib/string.h"
 #include "mm/memlayout.h"
 #include "mm/uvm.h"
@@ -28,6 +29,9 @@ void process_init(void)
 
 struct process *process_create(const char *name)
 {
+    if (failalloc_now(FAIL_PROCESS))
+        return NULL;
+    bool injected = failalloc_injects(name, process_current());
     spin_lock(&procs_lock);
     for (int i = 0; i < NPROC; i++) {
         struct process *p = &procs[i];
@@ -46,7 +50,8 @@ struct process *process_create(const char *name)
         str_copy(p->name, name, sizeof p->name);
         for (char *c = p->name; *c; c++)
             if (*c < ' ' || *c > '~')
-                *c = '?';        // it is printed (fault reports, ps): one plain line each
+                *c = '?';  // it is printed (fault reports, ps): one plain line each
+        p->fail_injected = injected;
         p->pagetable = p->root;  // its user half was emptied when the slot was last used
         p->harts_used = 0;
         spin_unlock(&p->lock);

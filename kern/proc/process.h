@@ -33,6 +33,7 @@ struct process {
     // Set at creation, then read-only:
     int pid;
     char name[16];
+    bool fail_injected;       // its allocations may fail on purpose (mm/failalloc.h)
     pagetable_t pagetable;    // user half private, kernel half shared with every process;
                               // NULL once torn down (then only root remains)
     pagetable_t root;         // the same page, which belongs to the table slot for good: a

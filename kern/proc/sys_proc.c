@@ -4,6 +4,7 @@
 #include "dev/power.h"
 #include "ipc/badges.h"
 #include "lib/console.h"
+#include "mm/failalloc.h"
 #include "mm/kalloc.h"
 #include "proc/process.h"
 #include "proc/sched.h"
@@ -193,6 +194,7 @@ long sys_poweroff(int status)
 {
     if (process_current()->pid != 1)
         return E_PERM;  // only init
+    failalloc_report();
     printf("init: power off (status %d)\n", status);
     power_off(status == 0 ? POWER_OK : POWER_TESTS_FAILED);
 }

@@ -4,6 +4,7 @@
 #include "proc/thread.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
+#include "mm/failalloc.h"
 #include "lib/string.h"
 #include "mm/kalloc.h"
 #include "proc/process.h"
@@ -46,7 +47,8 @@ static void thread_start(void)
 // the creator, or NULL.
 static struct thread *thread_alloc(const char *name, int priority, uint64_t affinity)
 {
-    if (priority < PRIORITY_MIN || priority > PRIORITY_MAX || affinity == 0)
+    if (priority < PRIORITY_MIN || priority > PRIORITY_MAX || affinity == 0 ||
+        failalloc_now(FAIL_THREAD))
         return NULL;
     uint8_t *stack = kalloc_page();
     if (!stack)

@@ -6,6 +6,9 @@
 // clock). The seed is printed: with it each thread of each child makes the same calls
 // with the same arguments again; how the threads interleave is the machine's.
 //
+// Boot with `failalloc=N failin=fuzzchild` too, and the children's allocations fail now
+// and then besides (mm/failalloc.h): the counts must still come back.
+//
 // The parent calls nothing at random. For each child it picks a seed, starts
 // `fuzz --child PHASE SEED CALLS`, and then lets it run to its end (children may also
 // fault, or unmap or kill themselves), kills it at a random moment, or kills it once its
@@ -660,7 +663,13 @@ static bool run_child(enum phase phase, uint64_t seed, uint64_t calls, struct rn
     *parent_shared = (struct shared){ 0 };
     static struct waiter w;
     w = (struct waiter){ .status = -1 };
-    long err = spawn_from_bootfs("fuzz", argv, give, STARTUP_MAX_HANDLES, &w.proc);
+    // Named apart from us, so that failin=fuzzchild injects allocation failures into the
+    // children (and what they create) but never into the parent that counts.
+    const void *elf;
+    uint64_t size;
+    long err = bootfs_find("fuzz", &elf, &size);
+    if (err >= 0)
+        err = spawn_in(NULL, elf, size, "fuzzchild", argv, give, STARTUP_MAX_HANDLES, &w.proc);
     if (err < 0) {
         test_fail("cannot start a child: %s", abi_strerror(err));
         return false;
