@@ -74,8 +74,12 @@ struct hart_stats {
     uint64_t preemptions;       // threads the timer took the hart from
     uint64_t ipc_fast;          // IPC calls and reply_recvs the fast path completed here
     uint64_t ipc_slow;          // ... and those it handed to the general path
+    uint64_t steals;            // threads it took from another hart's run queue (perhart)
+    uint64_t pushed;            // threads other harts took from its run queue (perhart)
+    uint64_t migrations;        // threads switched to here that ran last on another hart
+    uint64_t rq_spins;          // its run-queue lock acquisitions that found the lock taken
 };
-_Static_assert(sizeof(struct hart_stats) == 80, "struct hart_stats is part of the ABI");
+_Static_assert(sizeof(struct hart_stats) == 112, "struct hart_stats is part of the ABI");
 
 // What a new process finds at the address its first thread gets in a0: written by
 // whoever builds the process (the kernel for init, user/lib's spawn for the rest).

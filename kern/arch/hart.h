@@ -47,6 +47,9 @@ struct hart {
     uint64_t next_wake;  // the earliest timed sleeper's wake time here, or UINT64_MAX
     uint64_t call_seen;  // the last ipi_run_on_all() generation it ran
 
+    // Written by other harts, under this hart's run queue lock (sched=perhart):
+    uint64_t pushed;  // threads another hart stole from its run queue
+
     // The scheduler (proc/sched.c), this hart only:
     struct thread *current;           // the thread running here, or NULL (idle)
     struct thread *switch_prev;       // the thread whose lock the next one to run releases
@@ -59,6 +62,11 @@ struct hart {
     uint64_t slice_ticks;             // ticks the current thread has run this turn
     uint64_t context_switches;        // threads switched to
     uint64_t preemptions;             // threads the timer took the hart from
+    uint64_t migrations;              // threads switched to that ran last on another hart
+    uint64_t steals;                  // threads it took from another hart's run queue
+    uint64_t rq_spins;                // run-queue lock acquisitions that found it taken
+    uint64_t neglect_ticks;           // schedcheck: ticks idle while another hart has
+    uint64_t neglect_switches;        // ... work for it, and context_switches then
     bool ipc_fastpath;                // the IPC fast path is on (ipc/fastpath.h)
     uint64_t ipc_fast;                // IPC calls and replies the fast path completed
     uint64_t ipc_slow;                // ... and those it handed to the general path

@@ -108,8 +108,14 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     uint64_t quantum = 1;
     bootargs_number(&bootargs, "quantum", &quantum);
     const char *policy = bootargs_get(&bootargs, "sched");
-    if (!sched_init(policy ? policy : "global", quantum))
-        panic("boot: no scheduling policy named sched=%s (have: %s)", policy, sched_policy_names());
+    uint64_t steal = 1;
+    bootargs_number(&bootargs, "steal", &steal);
+    if (!sched_init(policy ? policy : "global", quantum, bootargs_flag(&bootargs, "schedcheck"),
+                    steal != 0)) {
+        printf("boot: no scheduling policy sched=%s; the policies are: %s\n", policy,
+               sched_policy_names());
+        power_off(POWER_PANIC);
+    }
     printf("sched: %s, quantum %lu ticks\n", sched_policy_name(), (unsigned long)quantum);
 
     int online = harts_start_others();

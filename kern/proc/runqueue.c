@@ -22,6 +22,25 @@ void rq_init(struct runqueue *rq, const char *name)
     spin_init(&rq->lock, name, RANK_RUNQUEUE);
 }
 
+void rq_lock(struct runqueue *rq, enum lock_rank rank)
+{
+    struct spinlock *lk = &rq->lock;
+    push_off();
+    lock_order_check(lk, rank);
+    // Acquire semantics: nothing after the swap is seen before it.
+    if (__atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0) {
+        this_hart()->rq_spins++;
+        spin_wait(lk);
+    }
+    lk->owner = this_hart();
+    lock_order_acquired(lk, rank);
+}
+
+void rq_unlock(struct runqueue *rq)
+{
+    spin_unlock(&rq->lock);
+}
+
 void rq_push(struct runqueue *rq, struct thread *t)
 {
     assert(holding(&rq->lock) && t->rq == NULL);
@@ -35,6 +54,7 @@ void rq_push(struct runqueue *rq, struct thread *t)
     rq->tail[p] = t;
     rq->ready |= (uint8_t)(1u << p);
     rq->length++;
+    WRITE_ONCE(rq->pushes, rq->pushes + 1);
     t->rq = rq;
 }
 
@@ -71,4 +91,14 @@ struct thread *rq_pick(struct runqueue *rq, struct hart *h)
         ready &= ~(1u << p);
     }
     return NULL;
+}
+
+bool rq_holds_for(struct runqueue *rq, struct hart *h)
+{
+    assert(holding(&rq->lock));
+    for (uint32_t ready = rq->ready; ready; ready &= ~(1u << highest_bit[ready]))
+        for (struct thread *t = rq->head[highest_bit[ready]]; t; t = t->rq_next)
+            if (t->affinity & h->mask)
+                return true;
+    return false;
 }

@@ -11,12 +11,10 @@
 
 static const struct sched_policy *policy;
 static uint64_t quantum = 1;  // ticks a thread runs before the policy may preempt it
+static bool check;            // schedcheck: the invariant check at every idle tick
+static bool stealing = true;  // steal=0 turns work stealing off (a test hook)
 
-static const struct sched_policy *const policies[] = { &sched_global };
-
-// Counts enqueues (atomic), so an idle hart can tell whether work arrived since it
-// last looked, without asking the policy for a thread it may not be allowed to run.
-static uint64_t enqueues;
+static const struct sched_policy *const policies[] = { &sched_global, &sched_perhart };
 
 // Timed sleepers, one queue per hart ordered by wake time, so a tick looks only at
 // what expires: the head.
@@ -26,7 +24,7 @@ static struct sleepq {
     struct thread *head;  // linked by sleep_next, earliest first
 } sleepqs[MAX_HARTS];
 
-bool sched_init(const char *name, uint64_t quantum_ticks)
+bool sched_init(const char *name, uint64_t quantum_ticks, bool check_invariant, bool steal)
 {
     for (int i = 0; i < MAX_HARTS; i++)
         spin_init(&sleepqs[i].lock, "sleepq", RANK_SLEEPQ);
@@ -34,6 +32,8 @@ bool sched_init(const char *name, uint64_t quantum_ticks)
         if (strcmp(policies[i]->name, name) == 0) {
             policy = policies[i];
             quantum = quantum_ticks ? quantum_ticks : 1;
+            check = check_invariant;
+            stealing = steal;
             policy->init();
             return true;
         }
@@ -48,7 +48,12 @@ const char *sched_policy_name(void)
 
 const char *sched_policy_names(void)
 {
-    return "global";
+    return "global, perhart";
+}
+
+bool sched_stealing(void)
+{
+    return stealing;
 }
 
 int sched_queue_length(struct hart *h)
@@ -63,7 +68,6 @@ static void enqueue(struct thread *t)
 {
     assert(holding(&t->lock));
     policy->enqueue(t);
-    __atomic_fetch_add(&enqueues, 1, __ATOMIC_RELEASE);
 }
 
 void sched_wake(struct thread *t)
@@ -128,12 +132,14 @@ void sched_finish_switch(void)
         thread_put(prev);  // its running reference: its stack is no longer in use
 }
 
-// The next thread for h, locked, or NULL. prev (locked, giving up the hart) is on no
-// queue, so it is never picked here.
-static struct thread *pick_locked(struct hart *h)
+// The next thread for h, locked, or NULL. prev (locked, giving up the hart, or NULL
+// from the idle loop) is on no queue, so it is never picked here. Only a hart that would
+// otherwise go idle balances: a thread that yields and may stay keeps its hart.
+static struct thread *pick_locked(struct hart *h, struct thread *prev)
 {
     struct thread *next = policy->pick_next(h);
-    if (!next && policy->balance(h))
+    bool stays = prev && prev->state == T_RUNNABLE && (prev->affinity & h->mask);
+    if (!next && !stays && policy->balance(h))
         next = policy->pick_next(h);
     if (next) {
         spin_lock_at(&next->lock, RANK_THREAD_NEXT);
@@ -171,7 +177,7 @@ void sched_switch(void)
     assert(prev && holding(&prev->lock));
     assert(h->noff == 1);  // prev->lock only: sleeping with another lock held deadlocks
     assert(prev->state != T_RUNNING && !intr_get());
-    struct thread *next = pick_locked(h);
+    struct thread *next = pick_locked(h, prev);
     if (!next && prev->state == T_RUNNABLE && (prev->affinity & h->mask)) {
         prev->state = T_RUNNING;  // it yielded, and nothing else wants the hart
         return;
@@ -210,7 +216,7 @@ void sched_block(struct thread *handoff, struct spinlock *release)
         }
     }
     if (!next)
-        next = pick_locked(h);
+        next = pick_locked(h, prev);
     // Saved where nothing reads it: prev resumes from the context set above.
     switch_from(h, prev, next, release, &h->discarded);
     panic("sched: a blocked thread resumed in the kernel");
@@ -317,6 +323,23 @@ static void wake_expired(struct hart *h, uint64_t now)
 
 // ---- the tick and the idle loop ---------------------------------------------------------
 
+// schedcheck, at each periodic tick of an idle hart h: panics when h has been idle
+// through two whole ticks (three ticks in a row found it idle, with no switch between)
+// while a thread it may run waited where the policy says it should have been taken.
+static void check_neglect(struct hart *h)
+{
+    uint64_t switches = h->context_switches;
+    if (switches != h->neglect_switches || !policy->neglected(h)) {
+        h->neglect_ticks = 0;
+        h->neglect_switches = switches;
+        return;
+    }
+    if (++h->neglect_ticks >= 3)
+        panic("sched: invariant: hart %d idle for two ticks while a thread it may run "
+              "waits on a busy hart (sched=%s)",
+              h->index, policy->name);
+}
+
 // From the timer interrupt, with interrupts off.
 void sched_tick(bool periodic)
 {
@@ -325,8 +348,15 @@ void sched_tick(bool periodic)
     struct hart *h = this_hart();
     wake_expired(h, timer_now());
     struct thread *t = h->current;
-    if (!t || !periodic)
+    if (!periodic)
         return;
+    if (!t) {
+        if (check)
+            check_neglect(h);
+        return;
+    }
+    if (policy->tick && stealing)
+        policy->tick(h);
     if (++h->slice_ticks >= quantum && sched_should_preempt(h, t, true)) {
         h->preemptions++;
         sched_yield();
@@ -334,12 +364,13 @@ void sched_tick(bool periodic)
 }
 
 // Sleeps in wfi until an interrupt is pending, unless a thread was queued since seen
-// (a count of enqueues) was read, before the look for work. Interrupts stay off from
-// that look to the wfi, so an interrupt that brings work cannot be taken in between
-// and then slept through: wfi ends when one is pending, taken or not.
+// (the policy's count of arrivals for h) was read, before the look for work. Interrupts stay off
+// from that look to the wfi, so an interrupt that brings work cannot be taken in between and then
+// slept through: wfi ends when one is pending, taken or not.
 static void idle_wait(struct hart *h, uint64_t seen)
 {
-    if (__atomic_load_n(&enqueues, __ATOMIC_ACQUIRE) != seen)
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (policy->arrivals(h) != seen)
         return;  // look again
     wfi();
     intr_on();  // take what ended the wait
@@ -356,8 +387,9 @@ void sched_idle_loop(void)
         intr_off();
         ipi_run_pending_call();
         kobj_reap();
-        uint64_t seen = __atomic_load_n(&enqueues, __ATOMIC_ACQUIRE);
-        struct thread *next = pick_locked(h);
+        uint64_t seen = policy->arrivals(h);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        struct thread *next = pick_locked(h, NULL);
         if (!next) {
             idle_wait(h, seen);
             continue;

@@ -6,8 +6,14 @@
 // (sched_idle_loop, on the hart's boot stack), which waits for work in wfi.
 //
 // What to run next is the policy's business, chosen at boot with sched=NAME: `global`
-// (one run queue under one lock, the baseline); later labs add others. A policy keeps
+// (one run queue under one lock, the baseline: sched_global.c) or `perhart` (a run queue
+// and a lock per hart, with work stealing: sched_perhart.c, lab 3). A policy keeps
 // runnable threads in struct runqueue (proc/runqueue.h).
+//
+// The boot argument schedcheck turns on an invariant check (after Lozi et al., "The
+// Linux Scheduler: a Decade of Wasted Cores", EuroSys 2016): a hart that stays idle for
+// two whole ticks while a thread it may run waits elsewhere, on a hart that has two or
+// more to run, panics with "sched: invariant". The tests boot with it.
 //
 // Switching holds two thread locks: the one giving the hart up (prev) and the one taking
 // it (next, locked one rank further in). Whoever resumes in next releases prev's lock
@@ -35,19 +41,33 @@ struct sched_policy {
     // h has nothing to run: move work toward it if the policy does that. True when it
     // found some, so h picks again at once instead of sleeping until its next tick.
     bool (*balance)(struct hart *h);
+    // At h's periodic tick while a thread runs there (interrupts off, no lock held):
+    // room for a periodic balance. May be NULL.
+    void (*tick)(struct hart *h);
     // Threads waiting that h could run (statistics).
     int (*queue_length)(struct hart *h);
+    // A count that changes whenever a thread arrives where h takes threads from: an idle
+    // hart that read it before looking for work sleeps only if it has not changed since.
+    uint64_t (*arrivals)(struct hart *h);
+    // For schedcheck, with h idle: true when a thread h may run waits on a queue whose
+    // hart has two or more threads to run (global: any thread h may run waits).
+    bool (*neglected)(struct hart *h);
     // init also points each hart's h->waiting at the ready bitmap of the run queue it
     // takes threads from (struct runqueue's ready), which sched_highest_waiting() reads.
 };
 
 extern const struct sched_policy sched_global;
+extern const struct sched_policy sched_perhart;
 
-// Picks the policy by name; false when there is none of that name.
-bool sched_init(const char *policy_name, uint64_t quantum_ticks);
+// Picks the policy by name; false when there is none of that name. check turns on the
+// invariant check (boot argument schedcheck); steal=false turns work stealing off (the
+// boot argument steal=0, a test hook: the check must then catch the idle harts).
+bool sched_init(const char *policy_name, uint64_t quantum_ticks, bool check, bool steal);
 const char *sched_policy_name(void);
-// The policies there are, for a message: "global".
+// The policies there are, for a message: "global, perhart".
 const char *sched_policy_names(void);
+// Whether a policy may move threads between harts' queues (steal=0 says no).
+bool sched_stealing(void);
 int sched_queue_length(struct hart *h);
 
 // The highest priority of a thread waiting that h might run, or -1. Read without locks:
@@ -137,6 +157,8 @@ ALWAYS_INLINE void sched_switch_in_common(struct hart *h, struct thread *t)
     h->slice_ticks = 0;
     h->context_switches++;
     if (t->last_hart != h) {
+        if (t->last_hart)
+            h->migrations++;
         t->last_hart = h;
         t->harts_run_on |= h->mask;
     }

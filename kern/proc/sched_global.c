@@ -14,20 +14,20 @@ static void global_init(void)
 
 static struct hart *global_enqueue(struct thread *t)
 {
-    spin_lock(&rq.lock);
+    rq_lock(&rq, RANK_RUNQUEUE);
     rq_push(&rq, t);
-    spin_unlock(&rq.lock);
+    rq_unlock(&rq);
     // Any hart t may run on could take it; wakeup=tick leaves it to the next tick.
     return NULL;
 }
 
 static bool global_dequeue(struct thread *t)
 {
-    spin_lock(&rq.lock);
+    rq_lock(&rq, RANK_RUNQUEUE);
     bool queued = t->rq == &rq;
     if (queued)
         rq_unlink(&rq, t);
-    spin_unlock(&rq.lock);
+    rq_unlock(&rq);
     return queued;
 }
 
@@ -35,9 +35,9 @@ static struct thread *global_pick_next(struct hart *h)
 {
     if (rq_highest(&rq) < 0)
         return NULL;  // nothing queued: no need for the lock
-    spin_lock(&rq.lock);
+    rq_lock(&rq, RANK_RUNQUEUE);
     struct thread *t = rq_pick(&rq, h);
-    spin_unlock(&rq.lock);
+    rq_unlock(&rq);
     return t;
 }
 
@@ -48,7 +48,24 @@ static bool global_balance(struct hart *h)
 
 static int global_queue_length(struct hart *h)
 {
-    return READ_ONCE(rq.length);  // one queue: every hart sees all of it
+    return rq_length(&rq);  // one queue: every hart sees all of it
+}
+
+static uint64_t global_arrivals(struct hart *h)
+{
+    return READ_ONCE(rq.pushes);
+}
+
+// Idle h is neglected when a thread it may run waits: with one queue, any hart
+// that looks takes it.
+static bool global_neglected(struct hart *h)
+{
+    if (rq_highest(&rq) < 0)
+        return false;
+    rq_lock(&rq, RANK_RUNQUEUE);
+    bool found = rq_holds_for(&rq, h);
+    rq_unlock(&rq);
+    return found;
 }
 
 const struct sched_policy sched_global = {
@@ -58,5 +75,8 @@ const struct sched_policy sched_global = {
     .dequeue = global_dequeue,
     .pick_next = global_pick_next,
     .balance = global_balance,
+    .tick = NULL,
     .queue_length = global_queue_length,
+    .arrivals = global_arrivals,
+    .neglected = global_neglected,
 };

@@ -289,6 +289,10 @@ long sys_hart_stats(int index, uaddr_t out)
         .preemptions = READ_ONCE(h->preemptions),
         .ipc_fast = READ_ONCE(h->ipc_fast),
         .ipc_slow = READ_ONCE(h->ipc_slow),
+        .steals = READ_ONCE(h->steals),
+        .pushed = READ_ONCE(h->pushed),
+        .migrations = READ_ONCE(h->migrations),
+        .rq_spins = READ_ONCE(h->rq_spins),
     };
     // A racy look at another hart: the thread may change, but threads are never
     // freed while they run, so the pointer stays valid while we read it.
