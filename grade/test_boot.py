@@ -105,7 +105,8 @@ def test_forced_panic_fails_qemu(shuttle):
     assert status == 1, f"QEMU exited with {status} after a panic, expected 1"
     # Other harts were stopped: nothing but the panic's own report follows its line.
     after = m.log[m.log.index("panic: "):].strip().splitlines()[1:]
-    others = [line for line in after if not line.startswith(("backtrace:", "  "))]
+    others = [line for line in after
+              if not line.startswith(("backtrace:", "other harts:", "  "))]
     assert not others, f"output after the panic report: {others}"
 
 
@@ -121,6 +122,62 @@ def test_kernel_fault_panics_with_registers(shuttle):
     assert "scause 0xd (load page fault)" in line, line
     assert re.search(r"sepc 0xffffffc0[0-9a-f]+ ", line), f"no kernel sepc in: {line}"
     assert re.search(r"stval 0 ", line), f"stval is not the address read (0): {line}"
+
+
+def kernel_symbols():
+    """{name: address} of the kernel's functions, from build/kern/kernel.sym."""
+    path = os.path.join(os.path.dirname(load_config(REPO_ROOT).kernel), "kernel.sym")
+    symbols = {}
+    with open(path, encoding="utf-8") as f:
+        for words in (line.split() for line in f):
+            if len(words) == 3 and words[1] in "tT":
+                symbols.setdefault(words[2], int(words[0], 16))
+    return symbols
+
+
+@pytest.mark.parametrize("cpus", [1, 4])
+def test_panic_report_is_symbolized(shuttle, cpus):
+    """A kernel fault's panic decodes the trap, names each backtrace frame, and shows every hart"""
+    m = shuttle.boot(cpus=cpus, bootargs="panic=trap")
+    assert m.wait_exit(allow_panic=True) == 1
+    report = m.log[m.log.index("panic: "):]
+    symbols = kernel_symbols()
+
+    def check_frame(address, name, offset):
+        # The name and offset must be the symbol table's: name's address + offset.
+        assert name in symbols, f"{name} is not a kernel function (kernel.sym)"
+        assert symbols[name] + int(offset, 16) == int(address, 16), \
+            f"{address} is not {name}+{offset}: {name} is at {symbols[name]:#x}"
+
+    trap = re.search(r"^  trap: load page fault \(scause 0xd\) at (0x[0-9a-f]+) (\w+)\+(0x[0-9a-f]+|0), "
+                     r"stval 0$", report, re.MULTILINE)
+    assert trap, f"no decoded trap line naming the faulting function:\n{report}"
+    check_frame(*trap.groups())
+    assert re.search(r"^  running: no thread \(boot, or the idle loop\)$", report, re.MULTILINE), \
+        report
+
+    assert "\nbacktrace:\n" in report, report
+    frames = re.findall(r"^  (0x[0-9a-f]+) (\w+)\+(0x[0-9a-f]+|0)( \(the trapped instruction\))?$",
+                        report, re.MULTILINE)
+    names = [f[1] for f in frames]
+    for address, name, offset, _ in frames:
+        # A return address may end its function (a call to a noreturn one): name+size.
+        check_frame(address, name, offset)
+    # From panic down through the trap to the code that faulted and its callers.
+    assert "panic_trap" in names and "kernel_trap" in names and "kernelvec" in names, names
+    trapped = [f[1] for f in frames if f[3]]
+    assert trapped == [trap.group(2)], f"the trapped instruction is not {trap.group(2)}: {frames}"
+    assert names.index("kernel_trap") < names.index("kernelvec") < names.index(trapped[0]), names
+    assert len(names) > names.index(trapped[0]) + 1, f"no caller below the trap: {names}"
+
+    others = re.findall(r"^  hart (\d+): (no thread|thread \d+|offline)", report, re.MULTILINE)
+    if cpus == 1:
+        assert "other harts:" not in report and not others, report
+    else:
+        assert "\nother harts:\n" in report, report
+        panicked = int(re.search(r"^panic: hart (\d+):", report, re.MULTILINE).group(1))
+        assert sorted(int(h) for h, _ in others) == sorted(set(range(cpus)) - {panicked}), \
+            f"want a line for each other hart:\n{report}"
 
 
 @pytest.mark.points(5)

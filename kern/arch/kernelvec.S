@@ -31,6 +31,8 @@ kernelvec:
     sd      t0, 16(sp)              # the interrupted sp, for panic messages
     mv      a0, sp
     call    kernel_trap
+    .globl kernelvec_return         # backtraces look for it (lib/console.c)
+kernelvec_return:
     ld      ra, 8(sp)
     ld      gp, 24(sp)
     ld      t0, 40(sp)

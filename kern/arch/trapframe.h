@@ -17,6 +17,10 @@ struct trapframe {
                          // returned through C only ra, sp, tp, a0-a7 are up to date
     uint64_t f[32];      // floating-point registers, saved only when user code used them
     uint64_t fcsr;
+    // The last interrupt or fault from user mode (user_trap writes them; system calls do
+    // not, to keep their path short): for debuggers (tools/gdb) and fault reports.
+    uint64_t scause;
+    uint64_t stval;
     uint64_t pad;
 };
 

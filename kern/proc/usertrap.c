@@ -80,6 +80,8 @@ void user_trap(struct trapframe *tf)
     if ((r_sstatus() & SSTATUS_SPP) != 0)
         panic("trap: user_trap entered from supervisor mode");
     uint64_t scause = r_scause();
+    tf->scause = scause;
+    tf->stval = r_stval();
 
     if (trap_interrupt(scause)) {
         // handled; a timer tick may have switched threads meanwhile
