@@ -72,11 +72,11 @@ class Shuttle:
             return m
         pytest.fail(problem, pytrace=False)     # a plain message: the fix is to run scons
 
-    def run_test(self, name, *, cpus, bootargs, started):
+    def run_test(self, name, *, cpus, bootargs, started, icount=False):
         """Boot with bootargs (which select one test of a user test program), wait for the
         line `started` (init is up), then for test `name`'s TEST line, then for a clean
         poweroff: init powers off with the program's verdict."""
-        m = self.boot(cpus=cpus, bootargs=bootargs, timeout=120)
+        m = self.boot(cpus=cpus, bootargs=bootargs, timeout=120, icount=icount)
         m.expect(started)
         m.expect_test(name, timeout=300)
         status = m.wait_exit(timeout=120)

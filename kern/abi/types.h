@@ -58,9 +58,11 @@ struct sys_stats {
     uint64_t context_switches;  // summed over all harts
     uint64_t ticks;             // timer interrupts, summed over all harts
     uint64_t objects;           // kernel objects that exist: threads, processes, endpoints, ...
-    uint64_t badges;            // badges watched for closing notices, and notices queued
+    uint64_t badges;              // badges watched for closing notices, and notices queued
+    uint64_t irq_latency_max_ns;  // the latest any timer interrupt came since init started
+                                  // (how long a kernel path held interrupts off, at most)
 };
-_Static_assert(sizeof(struct sys_stats) == 80, "struct sys_stats is part of the ABI");
+_Static_assert(sizeof(struct sys_stats) == 88, "struct sys_stats is part of the ABI");
 
 // What hart_stats fills in for one hart (index 0 .. nharts-1).
 struct hart_stats {

@@ -1,6 +1,7 @@
 // The periodic timer (see timer.h).
 #include "dev/timer.h"
 #include "arch/hart.h"
+#include "lib/types.h"
 #include "sbi/sbi.h"
 
 static uint64_t timebase;  // time CSR ticks per second, from the device tree
@@ -62,10 +63,37 @@ void timer_wake_at(uint64_t when)
     timer_arm(h);
 }
 
+// An interrupt taken late was held off: by a path running with interrupts off (a lock
+// held), or by the host not running this hart. Only what was due once the system
+// runs counts: booting holds interrupts off by design.
+static uint64_t late_from = UINT64_MAX;
+
+void timer_measure_lateness(void)
+{
+    __atomic_store_n(&late_from, r_time(), __ATOMIC_RELAXED);
+}
+
+uint64_t timer_lateness_max_ns(void)
+{
+    uint64_t most = 0;
+    for (int i = 0; i < nharts; i++)
+        most = MAX(most, READ_ONCE(harts[i].timer_late_max));
+    return timer_ticks_to_ns(most);
+}
+
+static void note_lateness(struct hart *h, uint64_t now)
+{
+    uint64_t due = MIN(h->next_tick, h->next_wake);
+    if (due >= __atomic_load_n(&late_from, __ATOMIC_RELAXED) && now > due &&
+        now - due > h->timer_late_max)
+        h->timer_late_max = now - due;
+}
+
 bool timer_interrupt(void)
 {
     struct hart *h = this_hart();
     uint64_t now = r_time();
+    note_lateness(h, now);
     bool tick = now >= h->next_tick;
     if (tick) {
         h->ticks++;

@@ -16,6 +16,11 @@ bool timer_interrupt(void);
 // This hart's timer also interrupts at when (UINT64_MAX: no wake time).
 void timer_wake_at(uint64_t when);
 uint64_t timer_now(void);  // the time CSR, in timebase ticks
+// From now on, note how late each timer interrupt comes (interrupt latency: how long
+// something held interrupts off). Called when init starts.
+void timer_measure_lateness(void);
+// The latest any hart's timer interrupt came since then, in ns.
+uint64_t timer_lateness_max_ns(void);
 uint64_t timer_ms_to_ticks(uint64_t ms);
 uint64_t timer_ns_to_ticks(uint64_t ns);
 uint64_t timer_ticks_to_ns(uint64_t ticks);

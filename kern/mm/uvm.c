@@ -215,7 +215,39 @@ static uint64_t fresh_page(const void *ctx, uint64_t i)
     return page ? V2P(page) : 0;
 }
 
-#define MAP_BATCH 256  // pages mapped per hold of p->vm_lock
+#define MAP_BATCH 64  // pages mapped per hold of p->vm_lock
+
+// Gives back pages a batch got but did not map (fresh ones: their only reference).
+static void unmapped_pages(const uint64_t *pa, uint64_t n, bool take_ref)
+{
+    for (uint64_t i = 0; i < n && !take_ref; i++)
+        kfree_page(P2V(pa[i]));
+}
+
+// Maps a batch of n pages at va under p->vm_lock; the pages were got before, with
+// interrupts on (zeroing a fresh page is the slow part). Returns how many it mapped.
+static uint64_t map_batch(struct process *p, uint64_t va, const uint64_t *pa, uint64_t n,
+                          uint32_t prot, uint64_t extra, bool take_ref, long *err)
+{
+    uint64_t i = 0;
+    spin_lock(&p->vm_lock);
+    if (!p->pagetable)
+        *err = E_DEAD;
+    else if (any_mapped(p, va, va + n * PAGE_SIZE))
+        *err = E_EXIST;
+    for (; i < n && !*err; i++) {
+        pte_t *pte = vm_walk(p->pagetable, va + i * PAGE_SIZE, true);
+        if (!pte) {
+            *err = E_NOMEM;
+            break;
+        }
+        if (take_ref && kalloc_manages(pa[i]))
+            kpage_get(P2V(pa[i]));
+        *pte = PA_TO_PTE(pa[i]) | pte_perm(prot) | extra;
+    }
+    spin_unlock(&p->vm_lock);
+    return i;
+}
 
 // Maps npages pages at va, MAP_BATCH at a time. take_ref: the page comes from page_pa()
 // already referenced (fresh pages) or not. On failure (E_EXIST when a page of the range
@@ -227,24 +259,16 @@ static long map_range(struct process *p, uint64_t va, uint64_t npages,
     uint64_t done = 0;
     long err = 0;
     while (done < npages && !err) {
-        uint64_t n = MIN(npages - done, MAP_BATCH), at = va + done * PAGE_SIZE;
-        spin_lock(&p->vm_lock);
-        if (!p->pagetable)
-            err = E_DEAD;
-        else if (any_mapped(p, at, at + n * PAGE_SIZE))
-            err = E_EXIST;
-        for (uint64_t i = 0; i < n && !err; i++, done++) {
-            pte_t *pte = vm_walk(p->pagetable, at + i * PAGE_SIZE, true);
-            uint64_t pa = pte ? page_pa(ctx, done) : 0;
-            if (!pa) {
-                err = E_NOMEM;
-                break;
-            }
-            if (take_ref && kalloc_manages(pa))
-                kpage_get(P2V(pa));
-            *pte = PA_TO_PTE(pa) | pte_perm(prot) | extra;
-        }
-        spin_unlock(&p->vm_lock);
+        uint64_t n = MIN(npages - done, MAP_BATCH), got = 0, pa[MAP_BATCH];
+        while (got < n && (pa[got] = page_pa(ctx, done + got)) != 0)
+            got++;
+        uint64_t mapped = 0;
+        if (got < n)
+            err = E_NOMEM;
+        else
+            mapped = map_batch(p, va + done * PAGE_SIZE, pa, n, prot, extra, take_ref, &err);
+        unmapped_pages(pa + mapped, got - mapped, take_ref);
+        done += mapped;
     }
     if (err && done > 0)
         unmap_range(p, va, va + done * PAGE_SIZE);

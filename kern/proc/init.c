@@ -3,6 +3,7 @@
 // is started from user space (user/lib/spawn.c) with the same system calls.
 #include "proc/init.h"
 #include "abi/errno.h"
+#include "dev/timer.h"
 #include "lib/console.h"
 #include "lib/cpio.h"
 #include "lib/elf.h"
@@ -153,6 +154,7 @@ void init_start(const struct platform *plat, const struct bootargs *args)
         return;
     }
     long err = start_init(plat, args);
+    timer_measure_lateness();
     if (err)
         printf("boot: cannot start init from the boot archive: %s\n", abi_strerror(err));
 }

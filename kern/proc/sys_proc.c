@@ -2,6 +2,7 @@
 // Each checks every argument and returns a negative E_* rather than trusting it.
 #include "boot/harts.h"
 #include "dev/power.h"
+#include "dev/timer.h"
 #include "ipc/badges.h"
 #include "lib/console.h"
 #include "mm/failalloc.h"
@@ -266,6 +267,7 @@ long sys_stats(uaddr_t out)
         .nharts = (uint64_t)harts_online(),
         .objects = kobj_count(),
         .badges = badges_in_use(),
+        .irq_latency_max_ns = timer_lateness_max_ns(),
     };
     for (int i = 0; i < nharts; i++) {
         s.context_switches += READ_ONCE(harts[i].context_switches);
