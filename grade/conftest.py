@@ -20,6 +20,11 @@ build/grade-logs/<test>.log, and a failing test shows the last console lines.
 The test's title is the first line of its docstring. Tests marked points(N) are listed at the
 end with their points, then `Score: X/Y`. `--gradescope results.json` also writes the score in
 Gradescope's format. $SHUTTLE_TIMEOUT_SCALE multiplies every timeout (e.g. 3 on a slow machine).
+
+Most tests run at several hart counts (a `cpus` parameter). `--harts 4` (or $SHUTTLE_HARTS,
+e.g. "1,4") runs only those: a quick check while you work; the grade is all of them.
+`--points-file F` writes the points of the collected tests to F (with --collect-only: the
+most a grader gives, without running it).
 """
 
 import json
@@ -39,6 +44,11 @@ MACHINES = pytest.StashKey()   # item.stash[MACHINES]: the test's Shuttle, for f
 def pytest_addoption(parser):
     parser.addoption("--gradescope", metavar="PATH",
                      help="also write the score as a Gradescope results.json to PATH")
+    parser.addoption("--harts", metavar="LIST", default=os.environ.get("SHUTTLE_HARTS", ""),
+                     help="run only the tests at these hart counts, e.g. 4 or 1,4 "
+                          "(default $SHUTTLE_HARTS, else all)")
+    parser.addoption("--points-file", metavar="PATH",
+                     help="write the total points of the collected tests to PATH")
 
 
 def pytest_configure(config):
@@ -116,8 +126,10 @@ def pytest_runtest_makereport(item, call):
 
 # --- points and score ---
 
-def pytest_collection_modifyitems(items):
-    """Tests marked points(N) carry their title and points in user_properties."""
+def pytest_collection_modifyitems(config, items):
+    """--harts deselects; tests marked points(N) carry their title and points in
+    user_properties."""
+    only_harts(config, items)
     for item in items:
         marker = item.get_closest_marker("points")
         if marker is None:
@@ -125,6 +137,32 @@ def pytest_collection_modifyitems(items):
         if len(marker.args) != 1 or not isinstance(marker.args[0], (int, float)):
             raise pytest.UsageError(f"{item.nodeid}: write @pytest.mark.points(N)")
         item.user_properties += [("title", title_of(item)), ("points", marker.args[0])]
+
+
+def only_harts(config, items):
+    """Keeps the tests whose cpus parameter is in --harts (and those without one)."""
+    wanted = config.getoption("harts")
+    if not wanted:
+        return
+    try:
+        harts = {int(h) for h in wanted.split(",")}
+    except ValueError:
+        raise pytest.UsageError(f"--harts {wanted}: give hart counts, e.g. 4 or 1,4") from None
+    keep, drop = [], []
+    for item in items:
+        cpus = getattr(item, "callspec", None) and item.callspec.params.get("cpus")
+        (drop if cpus is not None and cpus not in harts else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_collection_finish(session):
+    path = session.config.getoption("points_file")
+    if path:
+        total = sum(dict(item.user_properties).get("points", 0) for item in session.items)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"{total:g}\n")
 
 
 def title_of(item):

@@ -5,6 +5,10 @@ build as it is; every earlier lab must still score full marks on it (the handout
 their solutions); and lab N itself must not (its exercises are stubs). The reference
 scoring full marks on every lab is checked by the graders themselves in `scons test`.
 A grader that cannot fail on its own handout is a defect.
+
+On a handout the graders run at 4 harts only (--harts 4), and lab N's own grader stops at
+its first failure: the proof needs one failure, and a stub waits out its timeouts. That
+each grader gives 100 points in all is checked on the reference, without running it.
 """
 
 import json
@@ -27,14 +31,30 @@ def run(argv, cwd):
     return result.returncode, result.stdout + result.stderr
 
 
-def lab_score(tree, lab, tmp_path):
-    """(score, max) of grade/test_labN.py run inside tree."""
+HANDOUT_HARTS = "4"
+
+
+def lab_score(tree, lab, tmp_path, first_failure=False):
+    """(score, max) of grade/test_labN.py run inside tree at HANDOUT_HARTS."""
     results = tmp_path / f"lab{lab}.json"
     run(["/usr/bin/python3", "-m", "pytest", f"grade/test_lab{lab}.py", "-q", "-p",
-         "no:cacheprovider", "--gradescope", str(results)], tree)
+         "no:cacheprovider", "--harts", HANDOUT_HARTS, "--gradescope", str(results)]
+        + (["--maxfail=1"] if first_failure else []), tree)
     assert results.exists(), f"the lab {lab} grader wrote no results in {tree}"
     data = json.loads(results.read_text())
     return data["score"], data["max_score"]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_grader_gives_100_points(lab, tmp_path):
+    """Each lab's grader gives 100 points in all"""
+    points = tmp_path / "points"
+    status, out = run(["/usr/bin/python3", "-m", "pytest", f"grade/test_lab{lab}.py", "-q",
+                       "-p", "no:cacheprovider", "--collect-only", "--points-file", str(points)],
+                      REPO_ROOT)
+    assert status == 0 and points.exists(), f"cannot collect grade/test_lab{lab}.py:\n{out}"
+    assert float(points.read_text()) == 100, \
+        f"lab {lab} is graded out of {points.read_text().strip()}, not 100"
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -48,6 +68,5 @@ def test_handout_fails_its_lab_and_passes_earlier_ones(lab, tmp_path):
     for earlier in (k for k in LABS if k < lab):
         score, top = lab_score(tree, earlier, tmp_path)
         assert score == top, f"lab {earlier} scores {score}/{top} on the lab {lab} handout"
-    score, top = lab_score(tree, lab, tmp_path)
-    assert top == 100, f"lab {lab} is graded out of {top}, not 100"
+    score, top = lab_score(tree, lab, tmp_path, first_failure=True)
     assert score < top, f"lab {lab}'s grader gives its own handout full marks: it cannot fail"

@@ -55,8 +55,8 @@ def test_failed_start_is_reported_and_boot_goes_on(shuttle):
     assert re.search(r"^3 harts online$", m.log, re.MULTILINE), "no '3 harts online' line"
 
 
-@pytest.mark.points(10)
-@pytest.mark.parametrize("cpus", [1, 4, 8])
+@pytest.mark.points(7.5)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_tp_names_the_hart_it_runs_on(shuttle, cpus):
     """Each hart's tp points at its own struct hart (checked with an IPI to itself)"""
     m = shuttle.boot(cpus=cpus, bootargs="ktest=harts")

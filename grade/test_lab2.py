@@ -3,7 +3,7 @@
 Exercise 1 answers KVS_PUT, KVS_GET and KVS_DELETE in the key-value server with its
 bounds (user/servers/kvs.c), exercise 2 KVS_LIST, exercise 3 writes the client stubs
 (user/lib/kvs.c) and the kv command's calls (user/bin/kv.c). kvstests (user/bin/kvstests.c)
-tests all of it from user space, one test per boot, at 1 and 4 harts; then the kv command
+tests all of it from user space, one test per boot, at 1, 2, 4 and 8 harts; then the kv command
 is typed at the shell on the console, as a user would. Exercise 4 (measuring) is read by
 the instructors, not graded here.
 """
@@ -20,43 +20,43 @@ def run_kvstest(shuttle, name, cpus):
                      started=r"init: starting ns, con, pm, fs, kvs")
 
 
-@pytest.mark.points(8)
-@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.points(4)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_protocol(shuttle, cpus):
     """kvs: put, get, overwrite, delete and list through the client, any bytes in values"""
     run_kvstest(shuttle, "protocol", cpus)
 
 
-@pytest.mark.points(7)
-@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.points(3.5)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_bounds(shuttle, cpus):
     """kvs: each bound gives its error (E_TOOBIG, E_INVAL, E_LIMIT, E_NOENT)"""
     run_kvstest(shuttle, "bounds", cpus)
 
 
-@pytest.mark.points(6)
-@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.points(3)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_bad_requests(shuttle, cpus):
     """kvs: malformed raw requests are refused with an error, and kvs keeps serving"""
     run_kvstest(shuttle, "bad_requests", cpus)
 
 
-@pytest.mark.points(9)
-@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.points(4.5)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_concurrency(shuttle, cpus):
     """kvs: 8 client threads on every hart; each read sees what some writer wrote"""
     run_kvstest(shuttle, "concurrency", cpus)
 
 
-@pytest.mark.points(8)
-@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.points(4)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_restart(shuttle, cpus):
     """kvs: killed and restarted by init mid-run; clients see at most E_DEAD, then go on"""
     run_kvstest(shuttle, "restart", cpus)
 
 
-@pytest.mark.points(4)
-@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.points(2)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_kv_command(shuttle, cpus):
     """kv: what it prints, its messages on stderr and its exit statuses"""
     run_kvstest(shuttle, "kv_command", cpus)
@@ -81,8 +81,8 @@ def run(m, line, timeout=30):
     return out[:out.rfind("$ ")].split("\n")[1:]
 
 
-@pytest.mark.points(5)
-@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.points(2.5)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_kv_at_the_shell(shuttle, cpus):
     """kv put, get, list and del typed at the shell: kvs keeps values between commands"""
     m = boot_shell(shuttle, cpus)
@@ -102,8 +102,8 @@ def test_kv_at_the_shell(shuttle, cpus):
         f"after `kv del colour`, `kv list` printed {out}"
 
 
-@pytest.mark.points(3)
-@pytest.mark.parametrize("cpus", [1, 4])
+@pytest.mark.points(1.5)
+@pytest.mark.parametrize("cpus", [1, 2, 4, 8])
 def test_kv_errors_at_the_shell(shuttle, cpus):
     """kv's errors at the shell: a missing key, a key too long, a bad command line"""
     m = boot_shell(shuttle, cpus)
