@@ -24,6 +24,16 @@ def test_ipctest(shuttle, name, ipcfast, cpus):
                      started=r"init: starting ns, con, pm")
 
 
+@pytest.mark.parametrize("cpus,ipcfast", [(8, 1), (1, 0)])
+def test_ipctests_under_perhart(shuttle, cpus, ipcfast):
+    """Every IPC test passes in one boot under sched=perhart, the invariant check on"""
+    m = shuttle.boot(cpus=cpus, bootargs=f"run=ipctests ipcfast={ipcfast} sched=perhart "
+                     "schedcheck", timeout=120)
+    for name in IPCTESTS:
+        m.expect_test(name, timeout=300)
+    assert m.wait_exit(timeout=120) == 0, "init powered off with a failure status"
+
+
 BENCH_LINE = re.compile(r"^ipcbench: ([^:\n]+): (\d+) instructions", re.MULTILINE)
 BENCH_METRICS = {"null system call round trip", "same-hart round trip",
                  "cross-hart round trip", "pipe round trip", "timer tick, nothing to wake"}

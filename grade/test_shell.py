@@ -1,7 +1,8 @@
 """The shell (user/bin/sh.c) driven through the console as a user would type: pipes,
 redirection to files in fs, the boot archive under /bin, a missing command, programs
 started in the shell's directory, and ^C.
-init starts sh when booted without run=...; each test runs at 1 and 4 harts.
+init starts sh when booted without run=...; each test runs at 1 and 4 harts, and some
+under sched=perhart as well.
 """
 
 import re
@@ -13,8 +14,13 @@ from shuttle_qemu import ConsoleTimeout
 PROMPT = r"^\$ $"   # the shell's prompt, at the start of a line, nothing typed yet
 
 
-def boot_shell(shuttle, cpus):
-    m = shuttle.boot(cpus=cpus, timeout=60)
+# (cpus, sched): the baseline at 1 and 4 harts, and sched=perhart at 2.
+POLICIES = [(1, "global"), (4, "global"), (2, "perhart")]
+
+
+def boot_shell(shuttle, cpus, sched="global"):
+    args = "sched=perhart schedcheck" if sched == "perhart" else ""
+    m = shuttle.boot(cpus=cpus, bootargs=args, timeout=60)
     m.expect(r"init: starting ns, con, pm, fs")
     m.expect(PROMPT)
     return m
@@ -36,20 +42,20 @@ def lines(output):
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("cpus", [1, 4])
-def test_pipe(shuttle, cpus):
+@pytest.mark.parametrize("cpus,sched", POLICIES)
+def test_pipe(shuttle, cpus, sched):
     """`echo hi | cat` prints hi through a pipe"""
-    m = boot_shell(shuttle, cpus)
+    m = boot_shell(shuttle, cpus, sched)
     assert "hi" in lines(run(m, "echo hi | cat"))
     out = lines(run(m, "echo one two | cat | cat"))
     assert "one two" in out, f"a three-stage pipeline printed {out}"
 
 
 @pytest.mark.points(2)
-@pytest.mark.parametrize("cpus", [1, 4])
-def test_redirection(shuttle, cpus):
+@pytest.mark.parametrize("cpus,sched", POLICIES)
+def test_redirection(shuttle, cpus, sched):
     """`>` writes a file, `>>` appends, `<` and cat read it back"""
-    m = boot_shell(shuttle, cpus)
+    m = boot_shell(shuttle, cpus, sched)
     run(m, "echo hello > /tmp/f")
     run(m, "echo again >> /tmp/f")
     assert lines(run(m, "cat /tmp/f"))[:2] == ["hello", "again"]
@@ -120,6 +126,19 @@ def test_cd_programs(shuttle, cpus):
     assert "bin/" in top and "tmp/" in top, f"ls after cd .. printed {top}"
 
 
+def test_harts_shows_the_scheduler_counters(shuttle):
+    """`harts` prints a row per hart with its steals, pushed threads, migrations and lock spins"""
+    m = boot_shell(shuttle, 4, "perhart")
+    out = lines(run(m, "harts"))
+    header = out[0].split()
+    for column in ("STEAL", "PUSHED", "MIGR", "SPINS"):
+        assert column in header, f"harts printed no {column} column: {out[0]!r}"
+    rows = [line.split() for line in out[1:] if line.strip()]
+    assert len(rows) == 4 and all(len(r) == len(header) for r in rows), f"harts printed {out}"
+    switches = header.index("SWITCHES")
+    assert sum(int(r[switches]) for r in rows) > 0, f"no hart switched threads: {out}"
+
+
 def interrupt(m, tries=5):
     """^C until the prompt is back. The shell names the program to con only once pm has
     started it, so a ^C typed just after the line may find nobody to kill yet."""
@@ -135,10 +154,10 @@ def interrupt(m, tries=5):
 
 
 @pytest.mark.points(3)
-@pytest.mark.parametrize("cpus", [1, 4])
-def test_ctrl_c(shuttle, cpus):
+@pytest.mark.parametrize("cpus,sched", POLICIES)
+def test_ctrl_c(shuttle, cpus, sched):
     """^C stops a running program (and one waiting for input); the prompt comes back"""
-    m = boot_shell(shuttle, cpus)
+    m = boot_shell(shuttle, cpus, sched)
     for program in ("spin", "cat", "spin | cat"):
         m.sendline(program)
         m.expect(re.escape(program) + r"\n")     # con echoed the line: it starts now

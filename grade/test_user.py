@@ -19,6 +19,15 @@ def test_usertest(shuttle, name, cpus):
     shuttle.run_test(name, cpus=cpus, bootargs=f"usertests={name}", started=r"init: starting")
 
 
+def test_usertests_under_perhart(shuttle):
+    """Every user test passes in one boot under sched=perhart, the invariant check on"""
+    m = shuttle.boot(cpus=2, bootargs="usertests sched=perhart schedcheck", timeout=120)
+    m.expect(r"init: starting")
+    for name in USERTESTS:
+        m.expect_test(name, timeout=300)
+    assert m.wait_exit(timeout=120) == 0, "init powered off with a failure status"
+
+
 def test_init_starts_from_the_boot_archive(shuttle):
     """The kernel loads init from the boot archive and init runs"""
     m = shuttle.boot(cpus=2)

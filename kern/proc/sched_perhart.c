@@ -45,7 +45,7 @@ static int load(struct hart *h)
     return rq_length(rq_of(h)) + (READ_ONCE(h->current) != NULL);
 }
 
-static bool may_run(struct thread *t, struct hart *h)
+static inline bool may_run(struct thread *t, struct hart *h)
 {
     return (t->affinity & h->mask) && h->online;
 }

@@ -248,6 +248,13 @@ static void test_pinned(void)
     int harts = nharts();
     pinned_hart = harts - 1;
     pinned_ready = pinned_go = 0;
+    // The test thread waits elsewhere: the pinned hart's queue holds pinned threads only.
+    if (harts > 1 && pin_self(0) < 0)
+        test_fail("cannot pin the test thread to hart 0");
+    // A mask naming no online hart would starve the thread: it is refused.
+    if (harts < MAX_HARTS && sys_thread_set_affinity(H_SELF_THREAD, 1ULL << harts) != E_INVAL)
+        test_fail("an affinity mask with no online hart (%#lx) was not refused with E_INVAL",
+                  (unsigned long)(1ULL << harts));
     struct uthread t[PINNED_THREADS];
     start_threads(t, PINNED_THREADS, pinned_worker);
     wait_for_count(&pinned_ready, PINNED_THREADS, 2000);
@@ -271,6 +278,7 @@ static void test_pinned(void)
     if (pushed)
         test_fail("%lu threads were stolen from hart %d, where all were pinned",
                   (unsigned long)pushed, pinned_hart);
+    unpin_self();
 }
 
 // ---- contention: a yield storm, and the run-queue lock spins it causes -----------------
