@@ -12,9 +12,20 @@ and the README's Benchmarks section say what the clock can and cannot show). Eac
 one boot with `run=PROGRAM` and its arguments; a run's lines `PROGRAM: <label>: <n>
 instructions` are its measurements.
 
+The scheduler runs (Lab 3) boot `run=schedbench` (user/bin/schedbench.c) under
+sched=global and sched=perhart at 1, 2, 4 and 8 harts: N busy client-server pairs and a
+yield storm, each reported as instructions per operation and, per operation, the context
+switches, steals, migrations and run-queue lock spins the kernel counted (sys_hart_stats).
+Under icount the harts take turns on one host thread, so a lock holder is rarely stopped
+halfway and lock spins are rare; the same workloads are therefore run once more without
+icount (`-parallel` runs, one host thread per hart), where harts really contend: their
+counts are real contention, but vary from run to run, and their instruction counts are
+left out (the clock is the host's).
+
 A record in results.json: the run's name, its factors (harts, boot arguments, the build
-mode), the metric's name and label, and its value in instructions; plus, once per file,
-the QEMU version, the kernel's git revision and the host's core count.
+mode, and for the scheduler runs the policy and whether icount was on), the metric's name
+and label, its value and unit (instructions, or events per operation); plus, once per
+file, the QEMU version, the kernel's git revision and the host's core count.
 """
 
 import argparse
@@ -45,27 +56,52 @@ METRICS = {
     "pipe round trip": "pipe",
     "timer tick, nothing to wake": "tick",
 }
+# schedbench's runs: each policy at each hart count, under icount and then without.
+SCHED_HARTS = [1, 2, 4, 8]
+SCHED_RUNS = [
+    {"name": f"sched-{sched}-{harts}{'' if icount else '-parallel'}", "cpus": harts,
+     "bootargs": f"run=schedbench sched={sched}", "icount": icount,
+     "until": r"^schedbench: done \(status 0\)$",
+     "factors": {"sched": sched, "icount": int(icount)}}
+    for icount in (True, False) for sched in ("global", "perhart") for harts in SCHED_HARTS]
+RUNS += SCHED_RUNS
+METRICS.update({"pairs": "pairs", "storm": "storm"})
+COUNTS = re.compile(r"^schedbench: (\w+) counts: ops (\d+) switches (\d+) steals (\d+) "
+                    r"migrations (\d+) spins (\d+)$", re.MULTILINE)
+COUNTERS = ["switches", "steals", "migrations", "spins"]
 LINE = re.compile(r"^(\w+): ([^:\n]+): (\d+) instructions", re.MULTILINE)
 BOOT_TIMEOUT = 300
 
 
 def run_once(config, run, log_dir):
-    """Boots one run under icount; returns (its measurements, the console log)."""
+    """Boots one run (under icount unless it says not); returns (its measurements, its
+    counts: {workload: {"ops": n, "switches": n, ...}})."""
     log = os.path.join(log_dir, run["name"] + ".log")
     m = shuttle_qemu.Machine(config, log, cpus=run["cpus"], bootargs=run["bootargs"],
-                             icount=True, timeout=BOOT_TIMEOUT)
+                             icount=run.get("icount", True), timeout=BOOT_TIMEOUT)
     try:
-        status = m.wait_exit(timeout=BOOT_TIMEOUT)
+        if run.get("until"):   # the program says it is done: the exit is not waited for
+            m.expect(run["until"], timeout=BOOT_TIMEOUT)
+            status = 0
+        else:
+            status = m.wait_exit(timeout=BOOT_TIMEOUT)
+    except shuttle_qemu.ShuttleError as e:
+        raise SystemExit(f"bench: run {run['name']} failed: {e.summary}; "
+                         f"see {os.path.relpath(log, REPO_ROOT)}")
     finally:
         m.kill()
     if status != 0:
         raise SystemExit(f"bench: run {run['name']} failed (QEMU exit status {status}); "
                          f"see {os.path.relpath(log, REPO_ROOT)}")
     found = [(label, int(n)) for _, label, n in LINE.findall(m.log) if label in METRICS]
-    if not found:
+    if not run.get("icount", True):
+        found = []   # the host's clock: no instruction counts
+    counts = {w: dict(zip(["ops"] + COUNTERS, map(int, rest)))
+              for w, *rest in COUNTS.findall(m.log)}
+    if not found and not counts:
         raise SystemExit(f"bench: run {run['name']} printed no measurement; "
                          f"see {os.path.relpath(log, REPO_ROOT)}")
-    return found
+    return found, counts
 
 
 def describe_host():
@@ -77,15 +113,38 @@ def describe_host():
 
 
 def print_table(records):
-    print(f"{'benchmark':<34} {'harts':>5} {'fast path':>9} {'instructions':>13}")
-    for r in records:
+    ipc = [r for r in records if "sched" not in r["factors"]]
+    if ipc:
+        print(f"{'benchmark':<34} {'harts':>5} {'fast path':>9} {'instructions':>13}")
+    for r in ipc:
         fast = "on" if r["factors"].get("ipcfast", 1) else "off"
         print(f"{r['label']:<34} {r['factors']['harts']:>5} {fast:>9} {r['value']:>13,}")
+    sched = [r for r in records if "sched" in r["factors"]]
+    if not sched:
+        return
+    # One row per (workload, icount, policy, harts): instructions, then the counters.
+    rows = {}
+    for r in sched:
+        f = r["factors"]
+        key = (r["metric"].split("_")[0], f["icount"], f["sched"], f["harts"])
+        rows.setdefault(key, {})[r["metric"].split("_", 1)[-1] if "_" in r["metric"]
+                                else "instructions"] = r["value"]
+    if ipc:
+        print()
+    print(f"{'workload':<8} {'clock':<8} {'sched':<8} {'harts':>5} {'instr/op':>9} "
+          + " ".join(f"{c + '/op':>13}" for c in COUNTERS))
+    for (work, icount, policy, harts), v in sorted(rows.items(),
+                                                   key=lambda kv: (kv[0][0], -kv[0][1],
+                                                                   kv[0][2], kv[0][3])):
+        instr = f"{v['instructions']:,}" if "instructions" in v else "-"
+        print(f"{work:<8} {'icount' if icount else 'parallel':<8} {policy:<8} {harts:>5} "
+              f"{instr:>9} " + " ".join(f"{v.get(c, 0):>13.4f}" for c in COUNTERS))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", help="comma-separated run names: "
+    parser.add_argument("--only", help="comma-separated run names, or their prefixes up to a "
+                        "'-' (e.g. sched, sched-perhart): "
                         + ", ".join(r["name"] for r in RUNS))
     parser.add_argument("--out", default=os.path.join(REPO_ROOT, "build", "bench"),
                         help="where results.json and the logs go (default build/bench)")
@@ -94,10 +153,13 @@ def main():
     runs = RUNS
     if args.only:
         names = args.only.split(",")
-        unknown = [n for n in names if n not in {r["name"] for r in RUNS}]
+
+        def chosen(run, name):
+            return run["name"] == name or run["name"].startswith(name + "-")
+        unknown = [n for n in names if not any(chosen(r, n) for r in RUNS)]
         if unknown:
             parser.error(f"no run named {', '.join(unknown)}")
-        runs = [r for r in RUNS if r["name"] in names]
+        runs = [r for r in RUNS if any(chosen(r, n) for n in names)]
     try:
         config = shuttle_qemu.load_config(REPO_ROOT)
     except shuttle_qemu.ConfigError as e:
@@ -108,17 +170,25 @@ def main():
         print(f"bench: run {i} of {len(runs)}: {run['name']} ({run['bootargs']}, "
               f"{run['cpus']} hart{'s' if run['cpus'] > 1 else ''})", flush=True)
         started = time.monotonic()
-        for label, value in run_once(config, run, args.out):
-            factors = dict(run["factors"], harts=run["cpus"], mode=args.mode,
-                           bootargs=run["bootargs"])
+        found, counts = run_once(config, run, args.out)
+        factors = dict(run["factors"], harts=run["cpus"], mode=args.mode,
+                       bootargs=run["bootargs"])
+        for label, value in found:
             records.append({"run": run["name"], "metric": METRICS[label], "label": label,
                             "factors": factors, "value": value, "unit": "instructions"})
+        for work, c in counts.items():
+            for counter in COUNTERS:
+                records.append({"run": run["name"], "metric": f"{work}_{counter}",
+                                "label": f"{work}: {counter} per operation",
+                                "factors": factors, "value": c[counter] / max(c["ops"], 1),
+                                "unit": "per operation"})
         print(f"bench:   done in {time.monotonic() - started:.1f} s", flush=True)
     print()
     print_table(records)
     path = os.path.join(args.out, "results.json")
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(dict(describe_host(), clock="icount: guest instructions, all harts summed",
+        json.dump(dict(describe_host(), clock="icount: guest instructions, all harts summed "
+                       "(the scheduler's -parallel runs: counts only, no icount)",
                        records=records), f, indent=2)
         f.write("\n")
     print(f"\nbench: wrote {os.path.relpath(path, REPO_ROOT)}")
