@@ -166,3 +166,45 @@ def test_ctrl_c(shuttle, cpus, sched):
     out = lines(run(m, "ps"))
     assert not any("spin" in line or " cat" in line for line in out), \
         f"a program outlived ^C: {out}"
+
+
+def ps_table(output):
+    """{pid: (state, hart, threads, name)} from ps's lines."""
+    rows = {}
+    for line in lines(output):
+        m = re.match(r"^ *(\d+) (\w+) +(\d+|-) +(\d+) +\d+K (\S+)", line)
+        if m:
+            rows[int(m.group(1))] = (m.group(2), m.group(3), int(m.group(4)), m.group(5))
+    return rows
+
+
+@pytest.mark.parametrize("cpus", [4])
+def test_ps_and_harts_agree_on_pids(shuttle, cpus):
+    """ps lists every process with the kernel's pid, the one harts shows and kill takes"""
+    m = boot_shell(shuttle, cpus)
+    job = re.search(r"^\[(\d+)\]$", run(m, "spin &"), re.MULTILINE)
+    assert job, "the shell printed no [pid] for `spin &`"
+    procs = ps_table(run(m, "ps"))
+    names = {name: pid for pid, (_, _, _, name) in procs.items()}
+    for server in ("init", "ns", "con", "pm", "fs", "kvs", "sh", "spin", "ps"):
+        assert server in names, f"ps does not list {server}: {procs}"
+    assert names["init"] == 1, procs
+    spin = names["spin"]
+    assert int(job.group(1)) == spin, f"the shell's [pid] {job.group(1)} is not ps's {spin}"
+    state, hart, threads, _ = procs[spin]
+    assert state == "running" and hart != "-" and threads == 1, procs[spin]
+    assert procs[names["ps"]][0] == "running", "ps did not see itself running"
+    assert procs[names["ns"]][0] == "waiting" and procs[names["ns"]][1] == "-", procs
+
+    # harts shows the same pid running on one of the harts.
+    out = lines(run(m, "harts"))
+    pids = [int(line.split()[3]) for line in out if re.match(r"^ *\d+ +\d+ +(yes|no) +\d+", line)]
+    assert len(pids) == cpus, out
+    assert spin in pids, f"harts does not show spin's pid {spin} on a hart: {out}"
+
+    # kill takes that pid; init and the servers are out of its reach.
+    assert "not started by pm" in run(m, "kill 1"), "kill 1 did not refuse"
+    run(m, "kill %d" % spin)
+    after = ps_table(run(m, "ps"))
+    assert spin not in after or after[spin][0] == "zombie", f"spin still runs: {after.get(spin)}"
+    assert 1 in after and after[1][3] == "init", "init is gone"

@@ -8,7 +8,8 @@ import re
 import pytest
 
 USERTESTS = ["threads_spread", "no_starvation", "sleep_accuracy", "priority_order",
-             "affinity", "bad_args", "fault_kills_only_child", "spawn_cycles", "fpu", "fpu_migrate"]
+             "affinity", "bad_args", "fault_kills_only_child", "spawn_cycles", "fpu", "fpu_migrate",
+             "process_ids"]
 
 
 @pytest.mark.points(5)

@@ -83,6 +83,28 @@ struct hart_stats {
 };
 _Static_assert(sizeof(struct hart_stats) == 112, "struct hart_stats is part of the ABI");
 
+// What proc_list fills in for each process. The pid is the kernel's: one number for a
+// process everywhere (ps, kill, harts, fault reports, the GDB helpers), never reused.
+enum proc_state {
+    PROC_NEW = 1,      // created, no thread started yet (being loaded)
+    PROC_RUNNING = 2,  // a thread of it is on a hart now
+    PROC_WAITING = 3,  // alive, no thread on a hart (runnable, sleeping or in IPC)
+    PROC_ZOMBIE = 4,   // exited; exit_status holds its status until the last handle closes
+};
+#define PROC_NAME_MAX 15  // a process name's length
+
+struct proc_info {
+    int32_t pid;
+    int32_t state;        // enum proc_state
+    int32_t hart;         // the hart index a thread of it runs on now, or -1
+    uint32_t threads;     // threads not yet exited
+    uint64_t pages;       // user pages mapped (a page shared by several counts in each)
+    int32_t exit_status;  // PROC_ZOMBIE only
+    uint32_t pad;
+    char name[PROC_NAME_MAX + 1];
+};
+_Static_assert(sizeof(struct proc_info) == 48, "struct proc_info is part of the ABI");
+
 // What a new process finds at the address its first thread gets in a0: written by
 // whoever builds the process (the kernel for init, user/lib's spawn for the rest).
 #define STARTUP_MAGIC       0x5368757474ULL  // "Shutt"

@@ -72,6 +72,30 @@ void uvm_free_user(struct process *p, pagetable_t pt)
     }
 }
 
+// The pages the first `entries` entries of a level-`level` table map.
+static uint64_t count_pages(pagetable_t table, int level, int entries)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < entries; i++) {
+        pte_t pte = table[i];
+        if (!(pte & PTE_V))
+            continue;
+        if (PTE_LEAF(pte))
+            n += 1UL << (9 * level);
+        else if (level > 0)
+            n += count_pages(P2V(PTE_PA(pte)), level - 1, 512);
+    }
+    return n;
+}
+
+uint64_t uvm_count_pages(struct process *p)
+{
+    spin_lock(&p->vm_lock);
+    uint64_t n = p->pagetable ? count_pages(p->pagetable, 2, USER_ROOT_ENTRIES) : 0;
+    spin_unlock(&p->vm_lock);
+    return n;
+}
+
 long uvm_check_range(uint64_t va, uint64_t len)
 {
     if (len == 0 || va % PAGE_SIZE || len % PAGE_SIZE)

@@ -24,6 +24,9 @@ pagetable_t uvm_create(void);
 // have it loaded (they reach only kernel addresses through it).
 void uvm_free_user(struct process *p, pagetable_t pt);
 
+// The user pages mapped in p (a page mapped twice counts twice); 0 once torn down.
+uint64_t uvm_count_pages(struct process *p);
+
 // 0 or E_RANGE: [va, va + len) page-aligned, non-empty, inside user space.
 long uvm_check_range(uint64_t va, uint64_t len);
 // 0 or E_INVAL: prot is readable, and only PROT_READ | PROT_WRITE | PROT_EXEC.

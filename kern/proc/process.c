@@ -186,6 +186,11 @@ void process_destroy(struct process *p)
     spin_unlock(&procs_lock);
 }
 
+struct process *process_slot(int i)
+{
+    return i >= 0 && i < NPROC ? &procs[i] : NULL;
+}
+
 int process_count(void)
 {
     int n = 0;

@@ -64,6 +64,9 @@ void process_thread_exited(struct process *p);
 // itself is being killed).
 long process_wait(struct process *p, int *status);
 int process_count(void);
+// The process table's slot i (0 .. NPROC-1), in any state, or NULL: for listings, which
+// check p->state under p->lock (proc/sys_info.c).
+struct process *process_slot(int i);
 // Destroy, when the last reference goes (object.c calls it).
 void process_destroy(struct process *p);
 // A copy of p's entry h read without p->lock, and the handle table's sequence count it

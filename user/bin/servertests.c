@@ -437,6 +437,14 @@ static void check_kill(void)
         test_fail("pm_list does not show pid %ld", pid);
     else if (strcmp(p.name, "servertests") != 0 || p.state != PM_RUNNING)
         test_fail("pm_list shows pid %ld as %s in state %d", pid, p.name, p.state);
+    // pm's pid is the kernel's: the kernel lists that process under that pid.
+    static struct proc_info procs[64];
+    long n = sys_proc_list(procs, 64, 0), found = 0;
+    for (long i = 0; i < n; i++)
+        found += procs[i].pid == pid && strcmp(procs[i].name, "servertests") == 0 &&
+                 procs[i].state != PROC_ZOMBIE && procs[i].pid != sys_process_pid(H_SELF);
+    if (found != 1)
+        test_fail("the kernel does not list pm's pid %ld as a live servertests", pid);
     expect("pm_kill", pm_kill(pid), 0);
     int status = -1;
     expect("pm_wait after pm_kill", pm_wait(pid, &status), 0);

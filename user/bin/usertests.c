@@ -692,6 +692,7 @@ static void bad_handle_calls(const struct victims *v, handle_t h)
     EXPECT(sys_region_map(h, H_SELF, SPARE_VA, 0, PAGE_SIZE, PROT_READ), E_BADHANDLE);
     EXPECT(sys_region_map((handle_t)v->region, h, SPARE_VA, 0, PAGE_SIZE, PROT_READ), E_BADHANDLE);
     EXPECT(sys_region_size(h), E_BADHANDLE);
+    EXPECT(sys_process_pid(h), E_BADHANDLE);
 }
 
 static void check_bad_handles(const struct victims *v)
@@ -736,6 +737,9 @@ static void check_wrong_kinds(const struct victims *v)
     EXPECT(sys_region_map(child, H_SELF, SPARE_VA, 0, PAGE_SIZE, PROT_READ), E_BADHANDLE);
     EXPECT(sys_thread_join(H_SELF_THREAD, &val), E_DEADLK);
     EXPECT(sys_process_wait(H_SELF, &st), E_DEADLK);
+    EXPECT(sys_process_pid(thread), E_BADHANDLE);
+    EXPECT(sys_process_pid(region), E_BADHANDLE);
+    EXPECT(sys_process_pid(H_SELF_THREAD), E_BADHANDLE);
 }
 
 // A handle without the right a call needs: E_RIGHTS.
@@ -778,12 +782,14 @@ static void check_bad_pointers(struct victims *v)
         EXPECT(sys_mem_write((handle_t)v->child, CHILD_VA, p, b->len), E_FAULT, E_RANGE);
         EXPECT(sys_mem_write((handle_t)v->child, b->addr, v->buf, b->len), E_FAULT, E_RANGE);
         EXPECT(sys_stats(p), E_FAULT, E_RANGE);
+        EXPECT(sys_proc_list(p, 64, 0), E_FAULT, E_RANGE);
         if (b->addr != 0)  // NULL asks for no status: allowed
             EXPECT(sys_process_wait((handle_t)v->dead, p), E_FAULT, E_RANGE);
     }
     bad_context = "";
     // Our own text is mapped, but not writable.
     EXPECT(sys_stats((struct sys_stats *)(uintptr_t)&check_bad_pointers), E_FAULT);
+    EXPECT(sys_proc_list((struct proc_info *)(uintptr_t)&check_bad_pointers, 64, 0), E_FAULT);
     EXPECT(sys_mem_write((handle_t)v->child, CHILD_VA + 0x10000, v->buf, 8), E_FAULT);
     int st = -1;
     if (sys_process_wait((handle_t)v->dead, &st) != 0 || st != 0)
@@ -847,6 +853,16 @@ static void check_ranges(const struct victims *v)
     EXPECT(sys_process_create("x", UINT64_MAX), ANY_ERROR);
     EXPECT(sys_debug_write((const char *)v->buf, DEBUG_WRITE_MAX + 1), E_TOOBIG);
     EXPECT(sys_debug_write(NULL, UINT64_MAX), ANY_ERROR);
+    static struct proc_info infos[64];
+    EXPECT(sys_proc_list(infos, 64, 1), E_INVAL);
+    EXPECT(sys_proc_list(infos, 64, 1u << 31), E_INVAL);
+    EXPECT(sys_proc_list(NULL, 64, 0), E_FAULT, E_RANGE);
+    EXPECT(sys_proc_list(NULL, 0, 0), 0);          // room for none: nothing is written
+    long n = sys_proc_list(infos, UINT64_MAX, 0);  // more than there are: all of them
+    if (n < 2 || n > 64)
+        test_fail("proc_list with max UINT64_MAX gave %ld, want 2..64", n);
+    EXPECT(sys_proc_list(infos, 1, 0), 1);
+    EXPECT(sys_process_pid(0), E_BADHANDLE);
     EXPECT(raw_syscall(999), E_NOSYS);
     EXPECT(raw_syscall(0), E_NOSYS);
     EXPECT(raw_syscall(SYS_COUNT), E_NOSYS);
@@ -931,6 +947,73 @@ static void test_spawn_cycles(void)
     test_expect_counts(&before, "1000 spawns");
 }
 
+// ---- process_ids: one pid per process, and proc_list shows every process --------------
+
+// proc_list's entry for pid, or false.
+static bool proc_find(long pid, struct proc_info *out)
+{
+    static struct proc_info infos[64];
+    long n = sys_proc_list(infos, 64, 0);
+    if (n < 0) {
+        test_fail("proc_list: %s", abi_strerror(n));
+        return false;
+    }
+    for (long i = 0; i < n; i++)
+        if (infos[i].pid == pid) {
+            *out = infos[i];
+            return true;
+        }
+    return false;
+}
+
+static void test_process_ids(void)
+{
+    struct proc_info info;
+    long me = sys_process_pid(H_SELF);
+    if (me <= 1 || !proc_find(me, &info)) {
+        test_fail("proc_list does not list our own pid %ld", me);
+        return;
+    }
+    if (strcmp(info.name, "usertests") != 0 || info.state != PROC_RUNNING || info.hart < 0 ||
+        info.threads < 1 || info.pages == 0)
+        test_fail("we are listed as '%s', state %d, hart %d, %u threads, %lu pages", info.name,
+                  info.state, info.hart, info.threads, (unsigned long)info.pages);
+    if (!proc_find(1, &info) || strcmp(info.name, "init") != 0 || info.state == PROC_ZOMBIE)
+        test_fail("pid 1 is not a live init");
+
+    // A child's handle names the pid proc_list shows; it dies a zombie, then is gone.
+    long child = sys_process_create("pidchild", 8);
+    if (child < 0) {
+        test_fail("process_create: %s", abi_strerror(child));
+        return;
+    }
+    long pid = sys_process_pid((handle_t)child);
+    if (pid <= me || !proc_find(pid, &info))
+        test_fail("the child's pid %ld (ours %ld) is not listed", pid, me);
+    else if (strcmp(info.name, "pidchild") != 0 || info.state != PROC_NEW || info.threads != 0 ||
+             info.pages != 0 || info.hart != -1)
+        test_fail("a new child is listed as '%s', state %d, %u threads, %lu pages, hart %d",
+                  info.name, info.state, info.threads, (unsigned long)info.pages, info.hart);
+    if (sys_mem_alloc((handle_t)child, 0x100000, 3 * PAGE_SIZE, PROT_READ) != 0)
+        test_fail("mem_alloc in the child failed");
+    else if (!proc_find(pid, &info) || info.pages != 3)
+        test_fail("the child has 3 pages mapped, proc_list says %lu", (unsigned long)info.pages);
+    int status = 0;
+    if (sys_process_kill((handle_t)child) != 0 || sys_process_wait((handle_t)child, &status) != 0)
+        test_fail("cannot kill and wait for the child");
+    else if (!proc_find(pid, &info) || info.state != PROC_ZOMBIE ||
+             info.exit_status != EXIT_KILLED || info.pages != 0)
+        test_fail("a killed child is listed with state %d, status %#x, %lu pages", info.state,
+                  info.exit_status, (unsigned long)info.pages);
+    sys_handle_close((handle_t)child);
+    for (int i = 0; i < 100 && proc_find(pid, &info); i++)
+        sys_sleep(1000000);  // the last reference goes; the slot is freed soon after
+    if (proc_find(pid, &info))
+        test_fail("pid %ld is still listed after its last handle closed", pid);
+    if (sys_process_pid(H_SELF) != me)
+        test_fail("our pid changed");
+}
+
 // ---- the list and main ----------------------------------------------------------------
 
 static const struct test_case tests[] = {
@@ -944,6 +1027,7 @@ static const struct test_case tests[] = {
     { "bad_args", test_bad_args, TEST_NEEDS_BOOTFS },
     { "fault_kills_only_child", test_fault_kills_only_child, TEST_NEEDS_BOOTFS },
     { "spawn_cycles", test_spawn_cycles, TEST_NEEDS_BOOTFS },
+    { "process_ids", test_process_ids, 0 },
 };
 
 // The tests that spawn programs fail at once without a boot archive.

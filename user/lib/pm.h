@@ -1,6 +1,7 @@
 // The process manager's protocol and client. pm starts programs from the boot archive,
 // keeps a table of them, waits for and kills them; its endpoint is registered in ns as
-// "pm". A pid is pm's own number for a child (1, 2, 3, ... never reused while pm runs).
+// "pm". A pid is the kernel's number for the process (sys_process_pid), the one `ps`,
+// `harts` and the kernel's messages show; pm waits for and kills only its own children.
 //
 //   op           request                                 reply
 //   PM_STDIO     a stream handle transferred             w[1] = a token naming it

@@ -56,7 +56,6 @@ static struct ulock lock;
 // lock must be held when using these:
 static struct child children[MAX_CHILDREN];
 static struct stash stash[STASH_MAX];
-static int next_pid = 1;
 static uint64_t next_token = 1;
 static int blocked_waits;
 
@@ -217,7 +216,8 @@ static void child_name(struct child *c, const char *path)
     c->name[PM_NAME_MAX] = '\0';
 }
 
-// Loads the program into c; lock is not held (loading takes a while).
+// Loads the program into c; lock is not held (loading takes a while). Returns the
+// child's pid: the kernel's (sys_process_pid), the one every tool shows.
 static long child_start(struct child *c, const char *cwd, const char *path, char *argv[],
                         const handle_t stdio[3])
 {
@@ -230,13 +230,20 @@ static long child_start(struct child *c, const char *cwd, const char *path, char
     long err = spawn_from_bootfs_in(cwd, path, argv, give, STARTUP_MAX_HANDLES, &c->proc);
     if (err < 0)
         return err;
-    err = uthread_start(&c->reaper, reaper, c, REAPER_STACK);
+    long pid = sys_process_pid(c->proc);
+    if (pid > 0) {
+        ulock_acquire(&lock);
+        c->pid = (int)pid;  // before the reaper may mark it exited: no slot is pid 0 then
+        ulock_release(&lock);
+    }
+    err = pid < 0 ? pid : uthread_start(&c->reaper, reaper, c, REAPER_STACK);
     if (err < 0) {
         sys_process_kill(c->proc);
         sys_handle_close(c->proc);
         c->proc = 0;
+        return err;
     }
-    return err;
+    return pid;
 }
 
 static long pm_spawn_req(struct server_req *r)
@@ -253,16 +260,15 @@ static long pm_spawn_req(struct server_req *r)
     struct child *c = err == 0 ? child_alloc() : NULL;  // the slot is ours while PM_STARTING
     if (err == 0 && !c)
         err = E_LIMIT;
-    if (c) {
-        c->pid = next_pid++;
-        child_name(c, path);
-    }
+    if (c)
+        child_name(c, path);  // pid 0 until child_start knows it (PM_STARTING anyway)
     ulock_release(&lock);
     if (err == 0)
-        err = child_start(c, cwd, path, argv, stdio);
-    close_stdio(stdio);  // the child has its own copies now
+        err = child_start(c, cwd, path, argv, stdio);  // the pid
+    close_stdio(stdio);                                // the child has its own copies now
+    long pid = err > 0 ? err : 0;
+    err = err > 0 ? 0 : err;
     ulock_acquire(&lock);
-    long pid = c ? c->pid : 0;
     if (c && err < 0)
         memset(c, 0, sizeof(*c));
     else if (c && c->state == PM_STARTING)  // the reaper may already say PM_EXITED
