@@ -49,15 +49,15 @@ typedef int32_t handle_t;
 
 // What sys_stats fills in.
 struct sys_stats {
-    uint64_t free_pages;        // pages the page allocator has free now
-    uint64_t total_pages;       // pages it had at boot
-    uint64_t handles;           // handle table entries in use, all processes
-    uint64_t threads;           // threads that exist (any state but unused)
-    uint64_t processes;         // processes that exist
-    uint64_t nharts;            // harts online
-    uint64_t context_switches;  // summed over all harts
-    uint64_t ticks;             // timer interrupts, summed over all harts
-    uint64_t objects;           // kernel objects that exist: threads, processes, endpoints, ...
+    uint64_t free_pages;          // pages the page allocator has free now
+    uint64_t total_pages;         // pages it had at boot
+    uint64_t handles;             // handle table entries in use, all processes
+    uint64_t threads;             // threads that exist (any state but unused)
+    uint64_t processes;           // processes that exist
+    uint64_t nharts;              // harts online
+    uint64_t context_switches;    // summed over all harts
+    uint64_t ticks;               // timer interrupts, summed over all harts
+    uint64_t objects;             // kernel objects that exist: threads, processes, endpoints, ...
     uint64_t badges;              // badges watched for closing notices, and notices queued
     uint64_t irq_latency_max_ns;  // the latest any timer interrupt came since init started
                                   // (how long a kernel path held interrupts off, at most)
@@ -141,6 +141,13 @@ _Static_assert(sizeof(struct startup) == 64, "struct startup is part of the ABI"
 #define IPC_WORDS    4
 #define IPC_BUF_MAX  4096  // bytes one message may carry besides its words
 #define IPC_NONBLOCK 1u    // send / recv: E_AGAIN instead of waiting for the other side
+// call / send / reply / reply_recv: the handle sent is moved, not copied: the call closes
+// it in the caller's table as it takes it, and then even if the message fails (only a
+// call refused before it reads the handle leaves it: bad flags, endpoint or xfer block,
+// or no call to reply to). A server replying with a handle made for the reply moves it,
+// so that the handle's last close (a closing notice) does not wait for the server's
+// next receive.
+#define IPC_MOVE     2u
 
 // A receive returns IPC_NOTICE, not 0, when the kernel speaks instead of a sender (no
 // reply goes back): w[0] says what, the badge which handle. handle_mint with

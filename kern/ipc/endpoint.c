@@ -177,8 +177,8 @@ static long prepare_send(struct thread *me, uint64_t badge)
     if (me->ipc.x.send_handle == 0)
         return 0;
     struct handle entry;
-    err = handle_lookup_copy(me->process, me->ipc.x.send_handle, KOBJ_NONE, RIGHT_TRANSFER,
-                             &me->ipc.send_obj, &entry);
+    err = (me->ipc.flags & IPC_MOVE ? handle_take : handle_lookup_copy)(
+        me->process, me->ipc.x.send_handle, KOBJ_NONE, RIGHT_TRANSFER, &me->ipc.send_obj, &entry);
     if (err)
         return err;
     me->ipc.send_rights = me->ipc.x.send_rights & entry.rights;

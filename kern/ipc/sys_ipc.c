@@ -97,12 +97,12 @@ static long reply_recv_op(struct endpoint *ep, uint64_t badge)
 
 long sys_ipc_call(uint64_t *regs)
 {
-    return with_endpoint(regs, 0, RIGHT_SEND, ipc_call);
+    return with_endpoint(regs, IPC_MOVE, RIGHT_SEND, ipc_call);
 }
 
 long sys_ipc_send(uint64_t *regs)
 {
-    return with_endpoint(regs, IPC_NONBLOCK, RIGHT_SEND, ipc_send);
+    return with_endpoint(regs, IPC_NONBLOCK | IPC_MOVE, RIGHT_SEND, ipc_send);
 }
 
 long sys_ipc_recv(uint64_t *regs)
@@ -112,13 +112,13 @@ long sys_ipc_recv(uint64_t *regs)
 
 long sys_ipc_reply(uint64_t *regs)
 {
-    long err = begin(regs, 0);
+    long err = begin(regs, IPC_MOVE);
     return err ? err : ipc_reply();
 }
 
 long sys_ipc_reply_recv(uint64_t *regs)
 {
-    return with_endpoint(regs, 0, RIGHT_RECV, reply_recv_op);
+    return with_endpoint(regs, IPC_MOVE, RIGHT_RECV, reply_recv_op);
 }
 
 // ---- notifications and interrupts ------------------------------------------------------

@@ -186,6 +186,35 @@ long handle_lookup_copy(struct process *p, handle_t h, enum kobj_type type, uint
     return err;
 }
 
+// The tail of a close, outside p->lock: closing an endpoint or ending a process takes
+// other locks.
+static void release_entry(const struct handle *old)
+{
+    __atomic_fetch_sub(&handles_in_use, 1, __ATOMIC_RELAXED);
+    count_handle(old, -1);
+    if (old->flags & HANDLE_OWNER)
+        process_abandon((struct process *)old->obj);
+    kobj_put(old->obj);
+}
+
+long handle_take(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
+                 struct kobject **out, struct handle *copy)
+{
+    spin_lock(&p->lock);
+    long err = handle_lookup_entry_locked(p, h, type, rights, out, copy);
+    struct handle old = { 0 };
+    if (!err) {
+        if (copy->flags & HANDLE_WATCHED)  // the copy counts before the entry stops counting
+            badge_handles_changed((struct endpoint *)copy->obj, copy->badge, +1);
+        old = *entry(p, h);
+        handle_write(p, entry(p, h), (struct handle){ 0 });
+    }
+    spin_unlock(&p->lock);
+    if (!err)
+        release_entry(&old);
+    return err;
+}
+
 void handle_copy_done(const struct handle *copy)
 {
     if (copy->flags & HANDLE_WATCHED)
@@ -204,12 +233,7 @@ long handle_remove(struct process *p, handle_t h)
     struct handle old = *e;
     handle_write(p, e, (struct handle){ 0 });
     spin_unlock(&p->lock);
-    __atomic_fetch_sub(&handles_in_use, 1, __ATOMIC_RELAXED);
-    // Outside p->lock: closing an endpoint or ending a process takes other locks.
-    count_handle(&old, -1);
-    if (old.flags & HANDLE_OWNER)
-        process_abandon((struct process *)old.obj);
-    kobj_put(old.obj);
+    release_entry(&old);
     return 0;
 }
 

@@ -106,6 +106,10 @@ long handle_lookup_entry(struct process *p, handle_t h, enum kobj_type type, uin
 long handle_lookup_copy(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
                         struct kobject **out, struct handle *entry);
 void handle_copy_done(const struct handle *entry);  // and drops the reference
+// handle_lookup_copy, and h closed in the same step (IPC_MOVE): no close and reuse of
+// the slot by another thread can fall between the copy and the close.
+long handle_take(struct process *p, handle_t h, enum kobj_type type, uint32_t rights,
+                 struct kobject **out, struct handle *copy);
 long handle_remove(struct process *p, handle_t h);
 void handle_close_all(struct process *p);
 uint64_t handle_count(void);  // handles in use in every process

@@ -500,6 +500,49 @@ static void transfer_read_only(handle_t ep, handle_t h, uint32_t rights, const c
     expect((long)m.w[3], E_RIGHTS, "duplicating a handle received without RIGHT_DUP");
 }
 
+static long move_receiver(void *arg)
+{
+    struct ipc_msg m = { 0 };
+    struct ipc_xfer x = { 0 };
+    long err = ipc_recv((handle_t)(uintptr_t)arg, &m, &x, 0);
+    return err < 0 ? err : (long)x.recv_handle;
+}
+
+// IPC_MOVE: the sender's handle is closed as the message takes it, and also when the
+// message then fails; a handle the call never took stays.
+static void moved_handles(handle_t r)
+{
+    handle_t ep = new_endpoint();
+    handle_t a = dup_rights(r, RIGHT_READ | RIGHT_TRANSFER);
+    handle_t b = dup_rights(r, RIGHT_READ | RIGHT_TRANSFER);
+    struct uthread t;
+    if (!ep || !a || !b ||
+        uthread_start(&t, move_receiver, (void *)(uintptr_t)ep, UTHREAD_STACK_DEFAULT) < 0) {
+        test_fail("cannot set up the moves");
+        return;
+    }
+    struct ipc_msg m = { .w = { 1 } };
+    struct ipc_xfer x = { .send_handle = a, .send_rights = RIGHT_READ };
+    expect(ipc_send(ep, &m, &x, IPC_MOVE), 0, "a send that moves a handle");
+    long got = 0;
+    uthread_join(&t, &got);
+    // The receiver is in our process: it may get a's very slot, which proves a went.
+    if (got != a)
+        expect(sys_handle_close(a), E_BADHANDLE, "closing the handle moved");
+    expect(got > 0 ? sys_handle_close((handle_t)got) : got, 0, "closing the handle received");
+    x.send_handle = b;
+    expect(ipc_send(ep, &m, &x, IPC_NONBLOCK | IPC_MOVE), E_AGAIN, "a move nobody receives");
+    expect(sys_handle_close(b), E_BADHANDLE, "closing a handle moved into a failed send");
+    x.send_handle = 999;
+    expect(ipc_send(ep, &m, &x, IPC_NONBLOCK | IPC_MOVE), E_BADHANDLE, "moving handle 999");
+    x.send_handle = r;
+    expect(ipc_recv(ep, &m, &x, IPC_MOVE), E_INVAL, "ipc_recv with IPC_MOVE");
+    expect(ipc_reply_flags(&m, &x, IPC_MOVE), E_INVAL, "a moving reply with no caller");
+    expect(ipc_reply_recv_flags(ep, &m, &x, 0x80), E_INVAL, "ipc_reply_recv with an unknown flag");
+    expect(sys_handle_close(dup_rights(r, RIGHT_READ)), 0, "r, still open after all that");
+    sys_handle_close(ep);
+}
+
 static void test_handle_transfer(void)
 {
     handle_t ep = new_endpoint();
@@ -542,6 +585,7 @@ static void test_handle_transfer(void)
     struct ipc_msg m = { .w = { 1 } };
     struct ipc_xfer x = { .send_handle = 999, .send_rights = RIGHT_READ };
     expect(ipc_call(ep, &m, &x), E_BADHANDLE, "sending handle 999");
+    moved_handles(r);
     struct ipc_msg stop;
     call_words(ep, &stop, OP_STOP, 0);
     long value = -999;
@@ -1097,6 +1141,51 @@ static void notice_wakes_receiver(handle_t ep)
     expect(got, 0x53, "the waiting receiver's notice (its badge)");
 }
 
+// A server that replies with a watched handle made for the reply, moving it, and then
+// waits for a message that never comes (arg: its endpoint; the notices go to notices).
+static handle_t notices;
+
+static long moving_server(void *arg)
+{
+    handle_t srv = (handle_t)(uintptr_t)arg;
+    struct ipc_msg m = { 0 };
+    struct ipc_xfer x = { 0 };
+    long err = ipc_recv(srv, &m, NULL, 0);
+    long h = err < 0
+                 ? err
+                 : sys_handle_mint(notices, 0x56, RIGHT_SEND | RIGHT_TRANSFER, MINT_NOTIFY_CLOSED);
+    if (h < 0)
+        return h;
+    x.send_handle = (handle_t)h;
+    x.send_rights = RIGHT_SEND;
+    err = ipc_reply_recv_flags(srv, &m, &x, IPC_MOVE);  // then waits: nothing else comes
+    return err == E_DEAD ? 0 : err;
+}
+
+// The notice for a handle a server moved into its reply comes at the client's close,
+// while the server still waits in the receive half of its reply_recv.
+static void notice_after_moved_reply(handle_t ep)
+{
+    handle_t srv = new_endpoint();
+    struct uthread t;
+    notices = ep;
+    if (!srv || uthread_start(&t, moving_server, (void *)(uintptr_t)srv, 16 * 1024) < 0) {
+        test_fail("cannot start the moving server");
+        return;
+    }
+    struct ipc_msg m = { 0 };
+    struct ipc_xfer x = { 0 };
+    expect(ipc_call(srv, &m, &x), 0, "a call answered with a moved handle");
+    expect(x.recv_handle ? 0 : -1, 0, "a handle in the reply");
+    expect_notice(ep, 0, "the client holds the only copy");
+    sys_handle_close(x.recv_handle);
+    expect_notice(ep, 0x56, "the client closed the moved handle");
+    sys_handle_close(srv);  // the server's receive ends with E_DEAD
+    long err = -1;
+    uthread_join(&t, &err);
+    expect(err, 0, "the moving server");
+}
+
 // Notices nobody receives go when their endpoint goes, whichever closes first.
 static void notices_not_leaked(void)
 {
@@ -1124,6 +1213,7 @@ static void test_closing_notices(void)
     notice_in_flight(ep);
     notice_after_holder_killed(ep);
     notice_wakes_receiver(ep);
+    notice_after_moved_reply(ep);
     notices_not_leaked();
     sys_handle_close(ep);
 }

@@ -81,10 +81,25 @@ ipc_reply:
     li      a6, 0
     IPC_TRAP SYS_ipc_reply
 
+// long ipc_reply_flags(struct ipc_msg *m, struct ipc_xfer *x, uint32_t flags)
+    .globl ipc_reply_flags
+ipc_reply_flags:
+    mv      t0, a0
+    mv      a5, a1
+    mv      a6, a2
+    li      a0, 0
+    IPC_TRAP SYS_ipc_reply
+
 // long ipc_reply_recv(handle_t ep, struct ipc_msg *m, struct ipc_xfer *x)
     .globl ipc_reply_recv
 ipc_reply_recv:
+    li      a3, 0
+    // fall through, flags 0
+
+// long ipc_reply_recv_flags(handle_t ep, struct ipc_msg *m, struct ipc_xfer *x, uint32_t flags)
+    .globl ipc_reply_recv_flags
+ipc_reply_recv_flags:
     mv      t0, a1
     mv      a5, a2
-    li      a6, 0
+    mv      a6, a3
     IPC_TRAP SYS_ipc_reply_recv

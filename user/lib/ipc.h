@@ -10,6 +10,9 @@
 //                              notice (MINT_NOTIFY_CLOSED), which takes no reply
 //   ipc_reply(&m, x)           answer the last call this thread received
 //   ipc_reply_recv(ep, &m, x)  ipc_reply, then ipc_recv, in one system call
+//   ipc_reply_flags(&m, x, flags), ipc_reply_recv_flags(ep, &m, x, flags)
+//                              the same with flags: IPC_MOVE closes x's send_handle as
+//                              the reply takes it (ipc_send takes IPC_MOVE too)
 //
 // A server loop:
 //   struct ipc_msg m;
@@ -25,3 +28,6 @@ long ipc_send(handle_t endpoint, struct ipc_msg *m, struct ipc_xfer *x, uint32_t
 long ipc_recv(handle_t endpoint, struct ipc_msg *m, struct ipc_xfer *x, uint32_t flags);
 long ipc_reply(struct ipc_msg *m, struct ipc_xfer *x);
 long ipc_reply_recv(handle_t endpoint, struct ipc_msg *m, struct ipc_xfer *x);
+long ipc_reply_flags(struct ipc_msg *m, struct ipc_xfer *x, uint32_t flags);
+long ipc_reply_recv_flags(handle_t endpoint, struct ipc_msg *m, struct ipc_xfer *x,
+                          uint32_t flags);

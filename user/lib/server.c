@@ -40,11 +40,17 @@ static void xfer_prepare(struct server_req *r, bool with_reply)
     }
 }
 
-// After a reply went out (or failed): the handle made only for it is closed.
+// The flags of a reply: a handle made only for it is moved (IPC_MOVE), so the kernel
+// closes our copy as the reply takes it. Closing it after the system call would be too
+// late with ipc_reply_recv, which returns only when the next message comes: until then
+// the handle's last close, and so its closing notice, would wait.
+static uint32_t reply_flags(const struct server_req *r)
+{
+    return r->give && r->give_close ? IPC_MOVE : 0;
+}
+
 static void reply_done(struct server_req *r)
 {
-    if (r->give && r->give_close)
-        sys_handle_close(r->give);
     r->give = 0;
     r->give_close = false;
 }
@@ -72,7 +78,7 @@ static void dispatch(struct server *s, struct server_req *r)
 long server_reply(struct server_req *r)
 {
     xfer_prepare(r, true);
-    long err = ipc_reply(&r->msg, &r->xfer);
+    long err = ipc_reply_flags(&r->msg, &r->xfer, reply_flags(r));
     reply_done(r);
     r->replied = true;
     return err;
@@ -97,7 +103,7 @@ static long pool_loop(void *arg)
     for (;;) {
         xfer_prepare(r, pending);
         idle_add(s, 1);
-        long err = pending ? ipc_reply_recv(s->ep, &r->msg, &r->xfer)
+        long err = pending ? ipc_reply_recv_flags(s->ep, &r->msg, &r->xfer, reply_flags(r))
                            : ipc_recv(s->ep, &r->msg, &r->xfer, 0);
         idle_add(s, -1);
         if (pending)

@@ -17,7 +17,7 @@
 // r->handle (a handle received, or 0; the loop closes it after the handler unless the
 // handler takes it by setting r->handle = 0). It answers by filling r->reply, the first
 // r->out_len bytes of r->out (IPC_BUF_MAX of room), and r->give (a handle to pass back,
-// with r->give_rights; r->give_close asks the loop to close it once passed). reply[0] is
+// with r->give_rights; r->give_close moves it: the reply closes our copy). reply[0] is
 // 0 unless the handler sets an error. A handler that must know whether its reply
 // arrived (the caller may have died meanwhile) replies itself with server_reply(r).
 //
@@ -80,7 +80,7 @@ struct server_req {
     uint64_t out_len;
     handle_t give;  // a handle to send with the reply, or 0
     uint32_t give_rights;
-    bool give_close;  // close give after the reply
+    bool give_close;  // move give: the reply closes it (IPC_MOVE)
     bool replied;     // set by server_reply
 
     // The loop's own: the message and transfer the system calls use.
