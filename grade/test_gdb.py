@@ -92,8 +92,11 @@ def test_gdb_helpers_show_the_machine(stopped_shell, tmp_path):
     assert len(re.findall(r"^ +(user|kernel) pc 0x", harts, re.MULTILINE)) == cpus, harts
 
     threads = out["shuttle threads"]
-    line = re.search(rf"^ +(\d+) sh +{sh} blocked .*$", threads, re.MULTILINE)
-    assert line, f"the shell's thread is not blocked:\n{threads}"
+    # TID NAME PID STATE PRI AFFINITY LAST(-HART) WAITS-ON: the shell has run, on some hart.
+    line = re.search(rf"^ +(\d+) sh +{sh} blocked +\d +0x[0-9a-f]+ +(\d+)  .*$", threads,
+                     re.MULTILINE)
+    assert line, f"the shell's thread is not blocked, or has no last hart:\n{threads}"
+    assert int(line.group(2)) < cpus, line.group(0)
     sh_tid = int(line.group(1))
     assert re.search(rf"waits for the reply from thread \d+ con \(pid {con}\)", line.group(0)), \
         f"the shell does not wait for a reply from con: {line.group(0)}"
