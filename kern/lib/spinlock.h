@@ -21,8 +21,9 @@
 //                          switch (proc/sched.h), where the thread switched to is
 //    9. t->lock (next)     locked as well, one rank further in
 //   10. sleepq->lock       one hart's queue of timed sleepers (proc/sched.c)
-//   11. rq->lock           a run queue (proc/runqueue.h); a policy that locks two
-//   12. rq->lock (second)  (a steal) takes them in hart order, the second one rank further in
+//   11. rq->lock           a run queue (proc/runqueue.h); sched=perhart's steal holds
+//   12. rq->lock (second)  two (lock_pair in proc/sched_perhart.c): the lower hart
+//                          index's first, the higher's second, one rank further in
 //   13. p->vm_lock         the user half of one process's page table (mm/uvm.c)
 //   14. irq_lock           the IRQ objects by line (ipc/irq.c)
 //   15. kalloc_lock        the free page list (mm/kalloc.c)

@@ -138,7 +138,7 @@ static struct thread *perhart_pick_next(struct hart *h)
 #endif
 }
 
-// LAB 3 exercise 4: the lock-order rule. Lock the run queues of two different harts in
+// LAB 3 exercise 3: the lock-order rule. Lock the run queues of two different harts in
 // the order lib/spinlock.h gives: the lower index at RANK_RUNQUEUE, the higher at
 // RANK_RUNQUEUE_SECOND (rq_lock takes the rank). unlock_pair releases both.
 static inline void lock_pair(struct hart *a, struct hart *b)
@@ -153,7 +153,7 @@ static inline void lock_pair(struct hart *a, struct hart *b)
     rq_lock(rq_of(a), RANK_RUNQUEUE);
     rq_lock(rq_of(b), RANK_RUNQUEUE_SECOND);
 #else
-    panic("sched: perhart: lock_pair is not written yet (LAB 3 exercise 4)");
+    panic("sched: perhart: lock_pair is not written yet (LAB 3 exercise 3)");
 #endif
 }
 
@@ -163,7 +163,7 @@ static inline void unlock_pair(struct hart *a, struct hart *b)
     rq_unlock(rq_of(b));
 }
 
-// LAB 3 exercise 3: stealing, in two parts.
+// LAB 3 exercise 4: stealing, in two parts.
 // busiest(): the online hart other than thief, not in the mask tried, with the largest
 // load() of at least min_load and a thread queued; NULL when there is none.
 // steal_one(): with both queues locked (lock_pair), take from victim's queue the best
