@@ -97,6 +97,9 @@ def test_gdb_helpers_show_the_machine(stopped_shell, tmp_path):
                      re.MULTILINE)
     assert line, f"the shell's thread is not blocked, or has no last hart:\n{threads}"
     assert int(line.group(2)) < cpus, line.group(0)
+    never_ran = re.findall(r"^ +\d+ \S+ +\d+ (?:blocked|sleeping) +\d +0x[0-9a-f]+ +-  .*$", threads,
+                           re.MULTILINE)
+    assert not never_ran, f"waiting threads without a last hart: {never_ran}"
     sh_tid = int(line.group(1))
     assert re.search(rf"waits for the reply from thread \d+ con \(pid {con}\)", line.group(0)), \
         f"the shell does not wait for a reply from con: {line.group(0)}"

@@ -108,8 +108,10 @@ def index_in(value_ptr, name, file=None):
     lo, hi = arr.type.range()
     off = ptr(value_ptr) - base
     # A table declared `extern struct hart harts[];` may come from a file that does not
-    # know its length (hi < lo): then only the start is checked.
-    if off < 0 or off % size or (hi >= lo and off // size > hi - lo):
+    # know its length (GDB gives such an array the range 0..0): then only its start is
+    # checked.
+    known = hi > lo or arr.type.sizeof > 0
+    if off < 0 or off % size or (known and off // size > hi - lo):
         return None
     return off // size
 
