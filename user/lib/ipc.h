@@ -29,5 +29,4 @@ long ipc_recv(handle_t endpoint, struct ipc_msg *m, struct ipc_xfer *x, uint32_t
 long ipc_reply(struct ipc_msg *m, struct ipc_xfer *x);
 long ipc_reply_recv(handle_t endpoint, struct ipc_msg *m, struct ipc_xfer *x);
 long ipc_reply_flags(struct ipc_msg *m, struct ipc_xfer *x, uint32_t flags);
-long ipc_reply_recv_flags(handle_t endpoint, struct ipc_msg *m, struct ipc_xfer *x,
-                          uint32_t flags);
+long ipc_reply_recv_flags(handle_t endpoint, struct ipc_msg *m, struct ipc_xfer *x, uint32_t flags);
