@@ -773,9 +773,9 @@ static void parent_setup(int argc, char *argv[])
     }
     struct sys_stats s;
     sys_stats(&s);
-    printf("fuzz: seed %lu (boot with fuzzseed=%lu to repeat), %lu calls a phase, %lu harts\n",
+    printf("fuzz: seed %lu (boot with fuzzseed=%lu to repeat), %lu calls a phase, %lu hart%s\n",
            (unsigned long)base_seed, (unsigned long)base_seed, (unsigned long)calls_per_phase,
-           (unsigned long)s.nharts);
+           (unsigned long)s.nharts, s.nharts == 1 ? "" : "s");
 }
 
 int main(int argc, char *argv[])
