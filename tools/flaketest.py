@@ -6,8 +6,9 @@ to find (a race in the kernel, or a test that assumes timing), not one to retry.
 
 By default it runs every lab's grader (grade/test_lab*.py, each at all its hart counts)
 and the IPC and server suites, N times (20). It prints one line per run, then every test
-that failed at least once with its failure count and the log of its last failure, and
-writes the counts as JSON (build/flaketest.json). Exit status 1 when any test failed.
+that failed at least once with its failure count and its last failure, and writes the
+counts as JSON (build/flaketest.json). The consoles of a run with a failure are kept in
+build/flaketest-logs/run-N/. Exit status 1 when any test failed.
 `scons flaketest RUNS=N` runs it after building.
 """
 
@@ -15,6 +16,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -48,6 +50,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(os.path.dirname(args.report), exist_ok=True)
     failures, last_why, tests = {}, {}, set()
+    shutil.rmtree(os.path.join(REPO, "build", "flaketest-logs"), ignore_errors=True)
     for i in range(1, args.runs + 1):
         start = time.time()
         results = one_run(args.files, os.path.join(REPO, "build", "flaketest-run.xml"))
@@ -56,6 +59,10 @@ def main():
         for name in failed:
             failures[name] = failures.get(name, 0) + 1
             last_why[name] = results[name]
+        if failed:
+            keep = os.path.join(REPO, "build", "flaketest-logs", f"run-{i}")
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.copytree(os.path.join(REPO, "build", "grade-logs"), keep)
         print(f"run {i}/{args.runs}: {len(results)} tests, {len(failed)} failed "
               f"({time.time() - start:.0f} s)", flush=True)
     print(f"\n{len(tests)} tests, {args.runs} runs each: "
