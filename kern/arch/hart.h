@@ -41,13 +41,13 @@ struct hart {
 
     // Written only by this hart (others may read, for statistics):
     volatile bool online;
-    uint64_t ticks;      // timer interrupts taken
-    uint64_t ipis;       // software interrupts taken
-    uint64_t next_tick;  // time of the next periodic tick
-    uint64_t next_wake;  // the earliest timed sleeper's wake time here, or UINT64_MAX
+    uint64_t ticks;           // timer interrupts taken
+    uint64_t ipis;            // software interrupts taken
+    uint64_t next_tick;       // time of the next periodic tick
+    uint64_t next_wake;       // the earliest timed sleeper's wake time here, or UINT64_MAX
     uint64_t timer_late_max;  // the longest its timer interrupt came after it was due
                               // (time CSR ticks): how long interrupts were held off
-    uint64_t call_seen;  // the last ipi_run_on_all() generation it ran
+    uint64_t call_seen;       // the last ipi_run_on_all() generation it ran
 
     // Written by other harts, under this hart's run queue lock (sched=perhart):
     uint64_t pushed;  // threads another hart stole from its run queue
