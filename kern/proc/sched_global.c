@@ -4,6 +4,10 @@
 #include "proc/sched.h"
 
 static struct runqueue rq;
+// arrived[i]: threads queued that harts[i] may run. An idle hart sleeps only when its count
+// has not moved since it looked, so it neither misses a thread it may run nor spins while
+// other harts queue threads pinned elsewhere. rq.lock must be held to change these.
+static uint64_t arrived[MAX_HARTS];
 
 static void global_init(void)
 {
@@ -16,6 +20,9 @@ static struct hart *global_enqueue(struct thread *t)
 {
     rq_lock(&rq, RANK_RUNQUEUE);
     rq_push(&rq, t);
+    for (int i = 0; i < nharts; i++)
+        if (t->affinity & harts[i].mask)
+            WRITE_ONCE(arrived[i], arrived[i] + 1);
     rq_unlock(&rq);
     // Any hart t may run on could take it; wakeup=tick leaves it to the next tick.
     return NULL;
@@ -53,7 +60,7 @@ static int global_queue_length(struct hart *h)
 
 static uint64_t global_arrivals(struct hart *h)
 {
-    return READ_ONCE(rq.pushes);
+    return READ_ONCE(arrived[h->index]);
 }
 
 // Idle h is neglected when a thread it may run waits: with one queue, any hart
