@@ -67,8 +67,10 @@ struct hart {
     uint64_t migrations;              // threads switched to that ran last on another hart
     uint64_t steals;                  // threads it took from another hart's run queue
     uint64_t rq_spins;                // run-queue lock acquisitions that found it taken
+    uint64_t idle_looks;              // times its idle loop looked for work
     uint64_t neglect_ticks;           // schedcheck: ticks idle while another hart has
-    uint64_t neglect_switches;        // ... work for it, and context_switches then
+    uint64_t neglect_switches;        // ... work for it, and context_switches and
+    uint64_t neglect_looks;           // ... idle_looks at the last of them
     bool ipc_fastpath;                // the IPC fast path is on (ipc/fastpath.h)
     uint64_t ipc_fast;                // IPC calls and replies the fast path completed
     uint64_t ipc_slow;                // ... and those it handed to the general path

@@ -326,6 +326,9 @@ static void wake_expired(struct hart *h, uint64_t now)
 // schedcheck, at each periodic tick of an idle hart h: panics when h has been idle
 // through two whole ticks (three ticks in a row found it idle, with no switch between)
 // while a thread it may run waited where the policy says it should have been taken.
+// A tick counts only if h looked for work since the one before: a hart whose host
+// thread was stopped (QEMU runs harts as host threads, and the host may run others for
+// longer than a tick) takes the next tick without having had the chance to steal.
 static void check_neglect(struct hart *h)
 {
     uint64_t switches = h->context_switches;
@@ -334,6 +337,9 @@ static void check_neglect(struct hart *h)
         h->neglect_switches = switches;
         return;
     }
+    if (h->neglect_ticks > 0 && h->idle_looks == h->neglect_looks)
+        return;  // it has not run since the last tick: not the policy's doing
+    h->neglect_looks = h->idle_looks;
     if (++h->neglect_ticks >= 3)
         panic("sched: invariant: hart %d idle for two ticks while a thread it may run "
               "waits on a busy hart (sched=%s)",
@@ -389,6 +395,7 @@ void sched_idle_loop(void)
         kobj_reap();
         uint64_t seen = policy->arrivals(h);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        h->idle_looks++;
         struct thread *next = pick_locked(h, NULL);
         if (!next) {
             idle_wait(h, seen);
