@@ -12,7 +12,8 @@ for two ticks while a thread it may run waits on a busy hart panics the machine.
   priority (a woken higher-priority thread runs before a busy hart's lower-priority
   threads get another turn).
 - contention: the same yield storm under sched=global and sched=perhart; per-hart queues
-  must cut the run-queue lock spins to a tenth or less (counts, not times).
+  must cut the run-queue handoffs (a queue taken from another hart) to a tenth or less,
+  and the lock spins too when global had enough to compare (counts, not times).
 - The IPC and server suites still pass under perhart.
 
 Each hart count boots once per program and the tests read that boot's results, so the
@@ -31,7 +32,8 @@ HARTS = [1, 2, 4, 8]
 PERHART = "sched=perhart schedcheck"
 KTESTS = ["kalloc", "spinlock", "timer", "harts",
           "sched_spread", "sched_preempt", "sched_sleep", "sched_priority", "sched_affinity"]
-CONTENTION = re.compile(r"^schedtests: contention: .*: (\d+) run-queue lock spins", re.MULTILINE)
+CONTENTION = re.compile(r"^schedtests: contention: .*: (\d+) run-queue lock spins, (\d+) "
+                        r"run-queue handoffs", re.MULTILINE)
 
 
 class Boots:
@@ -103,21 +105,28 @@ def test_schedtest(boots, name, cpus):
 @pytest.mark.points(6)
 @pytest.mark.parametrize("cpus", [4, 8])
 def test_contention(boots, cpus):
-    """A yield storm: run-queue lock spins under perhart at most a tenth of global's"""
-    counts = {}
+    """A yield storm: run-queue lock spins and handoffs under perhart at most a tenth of
+    global's"""
+    spins, handoffs = {}, {}
     for sched in ("global", "perhart"):
         m, status = boots.run(cpus, f"run=schedtests sched={sched} schedcheck")
         expect_ok(m, status, "contention")
         found = CONTENTION.search(m.log)
         assert found, f"no contention line under sched={sched}\n{m.console_report()}"
-        counts[sched] = int(found.group(1))
-    # Under one lock, harts that yield at once must wait for each other; if they never
-    # did, the storm measured nothing.
-    assert counts["global"] >= 100, \
-        f"sched=global: only {counts['global']} lock spins in the storm: no contention to cut"
-    assert counts["perhart"] * 10 <= counts["global"], \
-        f"run-queue lock spins: perhart {counts['perhart']}, global {counts['global']}: " \
+        spins[sched], handoffs[sched] = int(found.group(1)), int(found.group(2))
+    # Handoffs (a queue taken by a hart other than the one that took it last) count the
+    # sharing itself. Spins count harts that met at the lock, which needs the host to run
+    # them at the same moment: on a busy 2-core host it may not, and then there is no
+    # contention to compare (the flaketest saw global at 2 spins).
+    assert handoffs["global"] >= 100, \
+        f"sched=global: the run queue changed hands only {handoffs['global']} times in the storm"
+    assert handoffs["perhart"] * 10 <= handoffs["global"], \
+        f"run-queue handoffs: perhart {handoffs['perhart']}, global {handoffs['global']}: " \
         "per-hart queues must cut them to a tenth or less"
+    if spins["global"] >= 100:
+        assert spins["perhart"] * 10 <= spins["global"], \
+            f"run-queue lock spins: perhart {spins['perhart']}, global {spins['global']}: " \
+            "per-hart queues must cut them to a tenth or less"
 
 
 @pytest.mark.points(6)

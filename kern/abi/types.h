@@ -80,8 +80,9 @@ struct hart_stats {
     uint64_t pushed;            // threads other harts took from its run queue (perhart)
     uint64_t migrations;        // threads switched to here that ran last on another hart
     uint64_t rq_spins;          // its run-queue lock acquisitions that found the lock taken
+    uint64_t rq_handoffs;       // ... and those that took a queue another hart took last
 };
-_Static_assert(sizeof(struct hart_stats) == 112, "struct hart_stats is part of the ABI");
+_Static_assert(sizeof(struct hart_stats) == 120, "struct hart_stats is part of the ABI");
 
 // What proc_list fills in for each process. The pid is the kernel's: one number for a
 // process everywhere (ps, kill, harts, fault reports, the GDB helpers), never reused.

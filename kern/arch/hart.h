@@ -67,6 +67,7 @@ struct hart {
     uint64_t migrations;              // threads switched to that ran last on another hart
     uint64_t steals;                  // threads it took from another hart's run queue
     uint64_t rq_spins;                // run-queue lock acquisitions that found it taken
+    uint64_t rq_handoffs;             // ... that took it from another hart (rq->last_hart)
     uint64_t idle_looks;              // times its idle loop looked for work
     uint64_t neglect_ticks;           // schedcheck: ticks idle while another hart has
     uint64_t neglect_switches;        // ... work for it, and context_switches and

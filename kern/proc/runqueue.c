@@ -32,7 +32,14 @@ void rq_lock(struct runqueue *rq, enum lock_rank rank)
         this_hart()->rq_spins++;
         spin_wait(lk);
     }
-    lk->owner = this_hart();
+    struct hart *h = this_hart();
+    lk->owner = h;
+    // A queue taken from another hart: its lock's and its queues' cache lines move. A
+    // count of the sharing itself, whether or not the harts ever met at the lock.
+    if (rq->last_hart != h) {
+        h->rq_handoffs += rq->last_hart != NULL;
+        rq->last_hart = h;
+    }
     lock_order_acquired(lk, rank);
 }
 

@@ -28,10 +28,11 @@ struct runqueue {
     struct spinlock lock;
     // rq->lock must be held when using these:
     struct thread *head[PRIO_LEVELS], *tail[PRIO_LEVELS];
-    uint8_t ready;    // bit p set: head[p] holds a thread (a byte: one load reads it)
-    int length;       // threads queued
-    uint64_t pushes;  // threads ever queued: an idle hart compares readings (no lock
-                      // needed to read) to tell whether work came since it looked
+    uint8_t ready;           // bit p set: head[p] holds a thread (a byte: one load reads it)
+    int length;              // threads queued
+    uint64_t pushes;         // threads ever queued: an idle hart compares readings (no lock
+                             // needed to read) to tell whether work came since it looked
+    struct hart *last_hart;  // the hart that took the lock last (rq_handoffs)
 };
 
 // highest_bit[m]: the highest bit set in m, or -1 for 0 (the ISA has no clz without

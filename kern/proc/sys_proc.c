@@ -295,6 +295,7 @@ long sys_hart_stats(int index, uaddr_t out)
         .pushed = READ_ONCE(h->pushed),
         .migrations = READ_ONCE(h->migrations),
         .rq_spins = READ_ONCE(h->rq_spins),
+        .rq_handoffs = READ_ONCE(h->rq_handoffs),
     };
     // A racy look at another hart: the thread may change, but threads are never
     // freed while they run, so the pointer stays valid while we read it.
