@@ -72,6 +72,8 @@ struct hart {
     uint64_t neglect_ticks;           // schedcheck: ticks idle while another hart has
     uint64_t neglect_switches;        // ... work for it, and context_switches and
     uint64_t neglect_looks;           // ... idle_looks at the last of them
+    bool neglected_at_look;           // schedcheck: its last look found nothing, yet the
+                                      // policy said then that it could have taken work
     bool ipc_fastpath;                // the IPC fast path is on (ipc/fastpath.h)
     uint64_t ipc_fast;                // IPC calls and replies the fast path completed
     uint64_t ipc_slow;                // ... and those it handed to the general path

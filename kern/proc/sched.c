@@ -332,7 +332,10 @@ static void wake_expired(struct hart *h, uint64_t now)
 static void check_neglect(struct hart *h)
 {
     uint64_t switches = h->context_switches;
-    if (switches != h->neglect_switches || !policy->neglected(h)) {
+    // Both the tick and the hart's last look must see the neglect: at the tick alone, a
+    // busy hart's own tick-time preemption (its thread queued for a moment, load 2 with
+    // one thread) looked like work to steal, and the look just after found none.
+    if (switches != h->neglect_switches || !h->neglected_at_look || !policy->neglected(h)) {
         h->neglect_ticks = 0;
         h->neglect_switches = switches;
         return;
@@ -398,6 +401,7 @@ void sched_idle_loop(void)
         h->idle_looks++;
         struct thread *next = pick_locked(h, NULL);
         if (!next) {
+            h->neglected_at_look = check && policy->neglected(h);
             idle_wait(h, seen);
             continue;
         }
