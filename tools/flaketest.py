@@ -63,8 +63,12 @@ def main():
             keep = os.path.join(REPO, "build", "flaketest-logs", f"run-{i}")
             shutil.rmtree(keep, ignore_errors=True)
             shutil.copytree(os.path.join(REPO, "build", "grade-logs"), keep)
+            shutil.copy(os.path.join(REPO, "build", "flaketest-run.xml"), keep)
         print(f"run {i}/{args.runs}: {len(results)} tests, {len(failed)} failed "
               f"({time.time() - start:.0f} s)", flush=True)
+        for name in failed:  # now, not only at the end: a long series may be cut short
+            print(f"    {name}: {results[name].splitlines()[0] if results[name] else ''}",
+                  flush=True)
     print(f"\n{len(tests)} tests, {args.runs} runs each: "
           f"{len(failures)} failed at least once")
     for name, n in sorted(failures.items(), key=lambda kv: -kv[1]):
