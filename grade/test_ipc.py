@@ -60,4 +60,12 @@ def test_ipcbench_counts_repeat(shuttle):
     assert set(first) == BENCH_METRICS, f"ipcbench printed {first}, not all its measurements"
     assert all(n > 0 for n in first.values()), f"an operation cost nothing: {first}"
     second = both()
-    assert first == second, f"under icount the counts must repeat: {first}, then {second}"
+    # One hart: exact. Two harts take turns in instruction slices, and the cross-hart trip
+    # (a wakeup at the other hart's tick until Lab 4) ends within an instruction or two of
+    # the tick: scons flaketest saw 10,000,000 and then 10,000,001.
+    cross = "cross-hart round trip"
+    one_hart = {k: v for k, v in first.items() if k != cross}
+    assert one_hart == {k: v for k, v in second.items() if k != cross}, \
+        f"under icount the one-hart counts must repeat: {first}, then {second}"
+    assert abs(first[cross] - second[cross]) <= first[cross] // 100000, \
+        f"the cross-hart trip must repeat within 0.001%: {first[cross]}, then {second[cross]}"
