@@ -53,12 +53,13 @@ def test_host_program(name):
     check_passed(name, status, output)
 
 
-def dump_qemu_dtb(path, harts, mem):
+def dump_qemu_dtb(path, harts, mem, aclint=False):
     """QEMU's device tree for the virt machine; QEMU exits as soon as it has written it."""
+    machine = "virt,aclint=on" if aclint else "virt"
     qemu = shutil.which("qemu-system-riscv64")
     if not qemu:
         pytest.fail("qemu-system-riscv64 not found: install qemu-system-misc", pytrace=False)
-    argv = [qemu, "-machine", f"virt,dumpdtb={path}", "-smp", str(harts), "-m", mem,
+    argv = [qemu, "-machine", f"{machine},dumpdtb={path}", "-smp", str(harts), "-m", mem,
             "-display", "none"]
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        errors="replace", timeout=TIMEOUT)
@@ -66,13 +67,15 @@ def dump_qemu_dtb(path, harts, mem):
         f"{' '.join(argv)} exited with status {r.returncode}:\n{r.stdout}"
 
 
+@pytest.mark.parametrize("aclint", [False, True])
 @pytest.mark.parametrize("mem", list(QEMU_MEM_MIB))
 @pytest.mark.parametrize("harts", [1, 4, 8])
-def test_qemu_device_tree(tmp_path, harts, mem):
-    """The device tree reader finds QEMU's harts, memory, timebase, UART, PLIC and test device"""
+def test_qemu_device_tree(tmp_path, harts, mem, aclint):
+    """The device tree reader finds QEMU's harts, memory, timebase, UART, PLIC, ACLINT SSWI
+    (aclint=on) and test device"""
     test_fdt = host_test("test_fdt")
-    dtb = str(tmp_path / f"virt-{harts}-{mem}.dtb")
-    dump_qemu_dtb(dtb, harts, mem)
+    dtb = str(tmp_path / f"virt-{harts}-{mem}-{int(aclint)}.dtb")
+    dump_qemu_dtb(dtb, harts, mem, aclint)
     status, output = run([test_fdt, "--dtb", dtb, "--harts", str(harts),
-                          "--mem-mib", str(QEMU_MEM_MIB[mem])])
+                          "--mem-mib", str(QEMU_MEM_MIB[mem]), "--aclint", str(int(aclint))])
     check_passed("test_fdt", status, output)

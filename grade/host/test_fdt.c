@@ -9,9 +9,9 @@
 // AddressSanitizer sees a read past its end); then random mutations.
 //
 // Usage: test_fdt                       the built-in trees
-//        test_fdt --dtb PATH [--harts N] [--mem-mib M] ...
+//        test_fdt --dtb PATH [--harts N] [--mem-mib M] [--aclint 0|1] ...
 //                                       QEMU's own trees (qemu -machine virt,dumpdtb=PATH),
-//                                       checked against -smp N and -m M
+//                                       checked against -smp N, -m M and aclint=on|off
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -358,6 +358,7 @@ struct virt {
 #define VIRT_UART     0x10000000
 #define VIRT_PLIC     0x0c000000
 #define VIRT_TEST     0x00100000
+#define VIRT_SSWI     0x02f00000  // -machine virt,aclint=on only
 #define VIRT_RAM      0x80000000
 #define VIRT_TIMEBASE 10000000
 #define PLIC_PHANDLE  3
@@ -1496,6 +1497,7 @@ struct expect {
     const char *path;
     int harts;     // -1: not checked
     long mem_mib;  // -1: not checked
+    int aclint;    // 1: the tree has an ACLINT SSWI (-machine virt,aclint=on); 0: none; -1
 };
 
 static struct blob load_dtb(const char *path)
@@ -1564,6 +1566,12 @@ static void check_qemu_tree(const struct expect *e)
         CHECK(h->intc_phandle != 0);
         // QEMU lists each hart's M-mode context, then its S-mode one.
         CHECK_EQ_INT(h->plic_context, 2 * i + 1);
+        if (e->aclint >= 0)
+            CHECK_EQ_INT(h->sswi_index, e->aclint ? i : -1);
+    }
+    if (e->aclint >= 0) {
+        CHECK_EQ_INT(p.sswi_base, e->aclint ? VIRT_SSWI : 0);
+        CHECK(e->aclint ? p.sswi_size >= 4 * (uint64_t)p.nharts : p.sswi_size == 0);
     }
     printf("  %d harts, %llu MiB at 0x%llx, timebase %llu Hz, UART 0x%llx, PLIC 0x%llx "
            "(%u sources), test 0x%llx\n",
@@ -1593,16 +1601,21 @@ static int run_qemu_trees(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         bool has_value = i + 1 < argc;
-        if ((strcmp(arg, "--harts") == 0 || strcmp(arg, "--mem-mib") == 0) && has_value && n) {
+        bool option = strcmp(arg, "--harts") == 0 || strcmp(arg, "--mem-mib") == 0 ||
+                      strcmp(arg, "--aclint") == 0;
+        if (option && has_value && n) {
             long value = strtol(argv[++i], NULL, 0);
             if (arg[2] == 'h')
                 e[n - 1].harts = (int)value;
+            else if (arg[2] == 'a')
+                e[n - 1].aclint = (int)value;
             else
                 e[n - 1].mem_mib = value;
         } else if (n < 16 && (arg[0] != '-' || (strcmp(arg, "--dtb") == 0 && has_value))) {
-            e[n++] = (struct expect){ arg[0] == '-' ? argv[++i] : arg, -1, -1 };
+            e[n++] = (struct expect){ arg[0] == '-' ? argv[++i] : arg, -1, -1, -1 };
         } else {
-            fprintf(stderr, "usage: test_fdt [--dtb PATH [--harts N] [--mem-mib M]] ...\n");
+            fprintf(stderr,
+                    "usage: test_fdt [--dtb PATH [--harts N] [--mem-mib M] [--aclint 0|1]] ...\n");
             return 2;
         }
     }

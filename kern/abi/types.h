@@ -66,23 +66,27 @@ _Static_assert(sizeof(struct sys_stats) == 88, "struct sys_stats is part of the 
 
 // What hart_stats fills in for one hart (index 0 .. nharts-1).
 struct hart_stats {
-    uint64_t online;            // 1 when the hart runs
-    uint64_t hartid;            // what SBI and the device tree call it
-    uint64_t current_pid;       // the process running there (0: a kernel thread or idle)
-    uint64_t runqueue_len;      // threads waiting to run that the hart could take
-    uint64_t context_switches;  // threads switched to
-    uint64_t ipis;              // software interrupts taken
-    uint64_t ticks;             // timer interrupts taken
-    uint64_t preemptions;       // threads the timer took the hart from
-    uint64_t ipc_fast;          // IPC calls and reply_recvs the fast path completed here
-    uint64_t ipc_slow;          // ... and those it handed to the general path
-    uint64_t steals;            // threads it took from another hart's run queue (perhart)
-    uint64_t pushed;            // threads other harts took from its run queue (perhart)
-    uint64_t migrations;        // threads switched to here that ran last on another hart
-    uint64_t rq_spins;          // its run-queue lock acquisitions that found the lock taken
-    uint64_t rq_handoffs;       // ... and those that took a queue another hart took last
+    uint64_t online;              // 1 when the hart runs
+    uint64_t hartid;              // what SBI and the device tree call it
+    uint64_t current_pid;         // the process running there (0: a kernel thread or idle)
+    uint64_t runqueue_len;        // threads waiting to run that the hart could take
+    uint64_t context_switches;    // threads switched to
+    uint64_t ipis;                // software interrupts taken
+    uint64_t ticks;               // timer interrupts taken
+    uint64_t preemptions;         // threads the timer took the hart from
+    uint64_t ipc_fast;            // IPC calls and reply_recvs the fast path completed here
+    uint64_t ipc_slow;            // ... and those it handed to the general path
+    uint64_t steals;              // threads it took from another hart's run queue (perhart)
+    uint64_t pushed;              // threads other harts took from its run queue (perhart)
+    uint64_t migrations;          // threads switched to here that ran last on another hart
+    uint64_t rq_spins;            // its run-queue lock acquisitions that found the lock taken
+    uint64_t rq_handoffs;         // ... and those that took a queue another hart took last
+    uint64_t ipis_sent;           // IPIs it sent (wakeups, calls)
+    uint64_t ipis_coalesced;      // IPIs it did not send: the target had one pending already
+    uint64_t resched_ipis;        // IPIs it took that asked it to reschedule (wakeup=ipi)
+    uint64_t wakeup_preemptions;  // ... after which its thread gave way to the one woken
 };
-_Static_assert(sizeof(struct hart_stats) == 120, "struct hart_stats is part of the ABI");
+_Static_assert(sizeof(struct hart_stats) == 152, "struct hart_stats is part of the ABI");
 
 // What proc_list fills in for each process. The pid is the kernel's: one number for a
 // process everywhere (ps, kill, harts, fault reports, the GDB helpers), never reused.

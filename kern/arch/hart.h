@@ -29,9 +29,10 @@ struct hart {
     // Set before the hart starts, then read-only:
     uint64_t hartid;
     int index;
-    uint64_t mask;     // 1 << index: this hart's bit in affinity masks
-    bool sstc;         // this hart has stimecmp
-    int plic_context;  // its S-mode PLIC context, or -1
+    uint64_t mask;            // 1 << index: this hart's bit in affinity masks
+    bool sstc;                // this hart has stimecmp
+    int plic_context;         // its S-mode PLIC context, or -1
+    volatile uint32_t *sswi;  // its ACLINT SSWI register (mapped), or NULL (dev/ipi.c)
 
     // Locking (lib/spinlock.h), this hart only:
     int noff;             // push_off() depth
@@ -41,13 +42,26 @@ struct hart {
 
     // Written only by this hart (others may read, for statistics):
     volatile bool online;
-    uint64_t ticks;           // timer interrupts taken
-    uint64_t ipis;            // software interrupts taken
-    uint64_t next_tick;       // time of the next periodic tick
-    uint64_t next_wake;       // the earliest timed sleeper's wake time here, or UINT64_MAX
-    uint64_t timer_late_max;  // the longest its timer interrupt came after it was due
-                              // (time CSR ticks): how long interrupts were held off
-    uint64_t call_seen;       // the last ipi_run_on_all() generation it ran
+    uint64_t ticks;               // timer interrupts taken
+    uint64_t ipis;                // software interrupts taken
+    uint64_t next_tick;           // time of the next periodic tick
+    uint64_t next_wake;           // the earliest timed sleeper's wake time here, or UINT64_MAX
+    uint64_t timer_late_max;      // the longest its timer interrupt came after it was due
+                                  // (time CSR ticks): how long interrupts were held off
+    uint64_t call_seen;           // the last ipi_run_on_all() generation it ran
+    uint64_t ipis_sent;           // IPIs it sent (dev/ipi.c)
+    uint64_t ipis_coalesced;      // IPIs it did not send: the target had one pending already
+    uint64_t resched_ipis;        // IPIs taken that asked it to reschedule (wakeup=ipi)
+    uint64_t wakeup_preemptions;  // ... after which its thread gave way to the one woken
+
+    // Written by other harts, with atomics (dev/ipi.c):
+    uint32_t ipi_pending;  // why it was sent IPIs it has not taken yet (enum ipi_reason);
+                           // not 0 means one is on its way, so no other is sent
+
+    // Written by this hart, read by wakers without a lock (proc/sched.c):
+    int wake_above;  // a thread queued for it is worth an IPI only above this priority:
+                     // the running thread's; -1 while it sleeps in its idle loop; and
+                     // PRIORITY_MAX while that loop looks for work (it will look again)
 
     // Written by other harts, under this hart's run queue lock (sched=perhart):
     uint64_t pushed;  // threads another hart stole from its run queue
@@ -61,6 +75,8 @@ struct hart {
     uint64_t satp;                    // the address space loaded (mm/vm.c)
     uint8_t *waiting;                 // the ready bitmap of the run queue it takes from
     struct thread *fp_owner;          // whose user f registers the hart's f registers hold
+    struct thread *inject;            // ktest=idle_race: the thread its idle loop wakes
+                                      // in its race window (sched_inject_wakeup)
     uint64_t slice_ticks;             // ticks the current thread has run this turn
     uint64_t context_switches;        // threads switched to
     uint64_t preemptions;             // threads the timer took the hart from

@@ -57,6 +57,10 @@ static inline void clear_sip(uint64_t bits)
 {
     CSR_CLEAR(sip, bits);
 }
+static inline void set_sip(uint64_t bits)
+{
+    CSR_SET(sip, bits);  // S-mode may raise its own software interrupt (sip.SSIP)
+}
 
 // scause: the top bit says interrupt; the rest is the cause code
 #define SCAUSE_INTERRUPT     (1UL << 63)

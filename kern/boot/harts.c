@@ -103,7 +103,7 @@ static void say_online(struct hart *h)
     // Release: everything this hart set up is seen before its online flag.
     __atomic_store_n(&h->online, true, __ATOMIC_RELEASE);
     if (h != boot_hart)
-        ipi_send(boot_hart);  // it waits in wfi for us
+        ipi_send(boot_hart, IPI_WAKE);  // it waits in wfi for us
 }
 
 void secondary_main(struct hart *h);

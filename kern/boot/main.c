@@ -7,6 +7,7 @@
 #include "boot/harts.h"
 #include "boot/ktest.h"
 #include "boot/platform.h"
+#include "dev/ipi.h"
 #include "dev/plic.h"
 #include "dev/power.h"
 #include "dev/timer.h"
@@ -105,18 +106,29 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     endpoint_init();
     badges_init();
     failalloc_init();
-    uint64_t quantum = 1;
-    bootargs_number(&bootargs, "quantum", &quantum);
-    const char *policy = bootargs_get(&bootargs, "sched");
+    struct sched_config sched = { .policy = bootargs_get(&bootargs, "sched"),
+                                  .quantum_ticks = 1,
+                                  .check = bootargs_flag(&bootargs, "schedcheck") };
+    if (!sched.policy)
+        sched.policy = "global";
+    bootargs_number(&bootargs, "quantum", &sched.quantum_ticks);
     uint64_t steal = 1;
     bootargs_number(&bootargs, "steal", &steal);
-    if (!sched_init(policy ? policy : "global", quantum, bootargs_flag(&bootargs, "schedcheck"),
-                    steal != 0)) {
-        printf("boot: no scheduling policy sched=%s; the policies are: %s\n", policy,
+    sched.steal = steal != 0;
+    const char *wakeup = bootargs_get(&bootargs, "wakeup");
+    if (wakeup && strcmp(wakeup, "ipi") != 0 && strcmp(wakeup, "tick") != 0) {
+        printf("boot: no wakeup=%s; it is tick or ipi\n", wakeup);
+        power_off(POWER_PANIC);
+    }
+    sched.wakeup = wakeup && strcmp(wakeup, "ipi") == 0 ? WAKEUP_IPI : WAKEUP_TICK;
+    if (!sched_init(&sched)) {
+        printf("boot: no scheduling policy sched=%s; the policies are: %s\n", sched.policy,
                sched_policy_names());
         power_off(POWER_PANIC);
     }
-    printf("sched: %s, quantum %lu ticks\n", sched_policy_name(), (unsigned long)quantum);
+    printf("sched: %s, quantum %lu ticks, wakeup %s\n", sched_policy_name(),
+           (unsigned long)sched.quantum_ticks, sched_wakeup_name());
+    ipi_init(&platform, bootargs_get(&bootargs, "ipi"));
 
     int online = harts_start_others();
     printf("%d harts online\n", online);

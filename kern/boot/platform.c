@@ -9,6 +9,8 @@ struct parse {
     char detail[96];            // storage for a formatted error
     const void *plic_contexts;  // the PLIC's interrupts-extended, resolved at the end
     int plic_contexts_len;
+    const void *sswi_harts;  // the SSWI's interrupts-extended, resolved at the end
+    int sswi_harts_len;
     bool have_cpus;
 };
 
@@ -91,7 +93,7 @@ static void read_cpu(struct parse *ps, const struct fdt_node *n)
         return;
     }
     struct hart_info *h = &p->harts[p->nharts++];
-    *h = (struct hart_info){ .hartid = hartid, .plic_context = -1 };
+    *h = (struct hart_info){ .hartid = hartid, .plic_context = -1, .sswi_index = -1 };
     const char *isa = fdt_prop(n, "riscv,isa", &len);
     if (isa)
         h->sstc = isa_has(isa, len, "sstc");
@@ -149,6 +151,15 @@ static void read_plic(struct parse *ps, const struct fdt_node *n)
     ps->plic_contexts = fdt_prop(n, "interrupts-extended", &ps->plic_contexts_len);
 }
 
+// ACLINT SSWI: one 4-byte register per hart; interrupts-extended says whose is which.
+static void read_sswi(struct parse *ps, const struct fdt_node *n)
+{
+    struct platform *p = ps->p;
+    if (!read_reg(n, 0, &p->sswi_base, &p->sswi_size))
+        return fail(ps, n->name, "ACLINT SSWI without a valid reg");
+    ps->sswi_harts = fdt_prop(n, "interrupts-extended", &ps->sswi_harts_len);
+}
+
 static void read_chosen(struct parse *ps, const struct fdt_node *n)
 {
     struct platform *p = ps->p;
@@ -203,6 +214,8 @@ static int visit(const struct fdt_node *n, void *ctx)
     else if (fdt_prop_has_string(n, "compatible", "riscv,plic0") ||
              fdt_prop_has_string(n, "compatible", "sifive,plic-1.0.0"))
         read_plic(ps, n);
+    else if (fdt_prop_has_string(n, "compatible", "riscv,aclint-sswi"))
+        read_sswi(ps, n);
     else if (fdt_prop_has_string(n, "compatible", "sifive,test0")) {
         uint64_t size;
         if (!read_reg(n, 0, &ps->p->test_base, &size))
@@ -213,16 +226,28 @@ static int visit(const struct fdt_node *n, void *ctx)
 
 // interrupts-extended is a list of <intc phandle, cause>: entry i is PLIC context i.
 // A hart's S-mode context is the one naming its controller with cause 9 (S external).
-static void resolve_plic_contexts(struct parse *ps)
+// interrupts-extended is a list of <intc phandle, cause>. For the PLIC, entry i is
+// context i, and a hart's S-mode context is the one naming its controller with cause 9
+// (S external). For the SSWI, entry i is register i, the one with cause 1 (S software).
+// Returns the entry naming the hart's controller with that cause, or -1.
+static int find_entry(const uint8_t *cells, int len, uint32_t intc_phandle, uint32_t cause)
+{
+    for (int i = 0; cells && intc_phandle && (i + 1) * 8 <= len; i++)
+        if ((uint32_t)fdt_read_cells(cells + 8 * i, 1) == intc_phandle &&
+            (uint32_t)fdt_read_cells(cells + 8 * i + 4, 1) == cause)
+            return i;
+    return -1;
+}
+
+static void resolve_interrupts(struct parse *ps)
 {
     struct platform *p = ps->p;
-    const uint8_t *cells = ps->plic_contexts;
-    for (int ctx = 0; cells && (ctx + 1) * 8 <= ps->plic_contexts_len; ctx++) {
-        uint32_t phandle = (uint32_t)fdt_read_cells(cells + 8 * ctx, 1);
-        uint32_t cause = (uint32_t)fdt_read_cells(cells + 8 * ctx + 4, 1);
-        for (int i = 0; i < p->nharts; i++)
-            if (cause == 9 && phandle && p->harts[i].intc_phandle == phandle)
-                p->harts[i].plic_context = ctx;
+    for (int i = 0; i < p->nharts; i++) {
+        struct hart_info *h = &p->harts[i];
+        h->plic_context = find_entry(ps->plic_contexts, ps->plic_contexts_len, h->intc_phandle, 9);
+        h->sswi_index = find_entry(ps->sswi_harts, ps->sswi_harts_len, h->intc_phandle, 1);
+        if (h->sswi_index >= 0 && (uint64_t)(h->sswi_index + 1) * 4 > p->sswi_size)
+            h->sswi_index = -1;  // a register outside the device: not usable
     }
 }
 
@@ -254,7 +279,7 @@ int platform_parse(struct platform *p, const struct fdt *f, char *err, int errle
         fmt_snprintf(err, errlen, "%s", ps.error);
         return -1;
     }
-    resolve_plic_contexts(&ps);
+    resolve_interrupts(&ps);
     return 0;
 }
 

@@ -1,5 +1,5 @@
 // What the device tree tells the kernel about the machine: memory, harts, timebase,
-// UART, PLIC, power-off device, boot arguments and the initrd. platform_parse() fills
+// UART, PLIC, ACLINT SSWI, power-off device, boot arguments and the initrd. platform_parse() fills
 // a struct platform from a checked tree (see fdt.h); nothing here is hard-coded.
 //
 // Pure code: the host unit tests run it on QEMU's own trees and on broken ones.
@@ -24,6 +24,7 @@ struct hart_info {
     bool sstc;              // the ISA string names Sstc (stimecmp)
     uint32_t intc_phandle;  // its interrupt controller, for the PLIC's contexts
     int plic_context;       // the PLIC context of its S-mode external interrupt, or -1
+    int sswi_index;         // its register in the ACLINT SSWI (at sswi_base + 4 x index), or -1
 };
 
 struct platform {
@@ -44,6 +45,8 @@ struct platform {
     uint32_t plic_ndev;
 
     uint64_t test_base;  // the sifive,test power-off device, or 0
+
+    uint64_t sswi_base, sswi_size;  // the ACLINT SSWI (supervisor IPIs without SBI), or 0
 
     char bootargs[BOOTARGS_MAX];
     bool bootargs_truncated;

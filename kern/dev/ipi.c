@@ -1,22 +1,112 @@
-// Inter-processor interrupts (see ipi.h). Every IPI goes through SBI for now: the
-// firmware writes the target hart's machine software interrupt and forwards it as a
-// supervisor one (lab 4 adds ACLINT SSWI, which skips the firmware).
+// Inter-processor interrupts (see ipi.h): the two transports, coalescing, and running a
+// function on every hart.
 #include "dev/ipi.h"
 #include "lib/assert.h"
+#include "lib/console.h"
+#include "lib/spinlock.h"
+#include "lib/string.h"
+#include "mm/memlayout.h"
+#include "proc/sched.h"
 #include "sbi/sbi.h"
 
-void ipi_send(struct hart *h)
+static bool use_sswi;  // set once at boot, before the other harts start
+
+// Points each hart at its SSWI register; false when the machine has none for one of them.
+static bool find_sswi(const struct platform *p)
 {
+    if (!p->sswi_base)
+        return false;
+    for (int i = 0; i < nharts; i++) {
+        const struct hart_info *info = platform_hart(p, harts[i].hartid);
+        if (!info || info->sswi_index < 0)
+            return false;
+    }
+    for (int i = 0; i < nharts; i++) {
+        const struct hart_info *info = platform_hart(p, harts[i].hartid);
+        harts[i].sswi = (volatile uint32_t *)P2V(p->sswi_base) + info->sswi_index;
+    }
+    return true;
+}
+
+void ipi_init(const struct platform *p, const char *want)
+{
+    bool sbi_asked = want && strcmp(want, "sbi") == 0;
+    if (want && !sbi_asked && strcmp(want, "sswi") != 0) {
+        printf("ipi: no transport ipi=%s (sbi or sswi); using the best there is\n", want);
+    }
+    // LAB 4 exercise 1 (part 1): use ACLINT SSWI when the machine has it and ipi=sbi
+    // does not forbid it (find_sswi() says, and sets each hart's h->sswi).
+#if SOL >= 4
+    use_sswi = !sbi_asked && find_sswi(p);
+#else
+    (void)find_sswi;
+    use_sswi = false;
+#endif
+    if (want && strcmp(want, "sswi") == 0 && !use_sswi)
+        printf("ipi: ipi=sswi, but this machine has no ACLINT SSWI "
+               "(QEMU: -machine virt,aclint=on); using SBI\n");
+    printf("ipi: %s\n", use_sswi ? "sswi (ACLINT, no firmware call)" : "sbi (through OpenSBI)");
+}
+
+const char *ipi_transport_name(void)
+{
+    return use_sswi ? "sswi" : "sbi";
+}
+
+// Raises h's supervisor software interrupt.
+static void raise(struct hart *h)
+{
+    if (h == this_hart()) {
+        set_sip(SIP_SSIP);  // taken as soon as this hart's interrupts are on
+        return;
+    }
+    // LAB 4 exercise 1 (part 2): with SSWI, raise it by writing 1 to h's register (h->sswi),
+    // after a fence that orders this hart's memory writes (the run queue, h->ipi_pending)
+    // before the device write: the target must find what it was woken for.
+#if SOL >= 4
+    if (use_sswi) {
+        asm volatile("fence w, o" ::: "memory");
+        *h->sswi = 1;
+        return;
+    }
+#endif
     struct sbiret r = sbi_send_ipi(1, h->hartid);
     if (r.error)
         panic("ipi: SBI send_ipi to hart %lu: %s", (unsigned long)h->hartid, sbi_strerror(r.error));
 }
 
+bool ipi_send(struct hart *h, enum ipi_reason reason)
+{
+    push_off();  // this hart's counters, and this hart's SSIP when h is this hart
+    struct hart *me = this_hart();
+    // Acquire-release: what this hart wrote before (a queued thread) is seen by the target
+    // once it reads its reasons; and a reason already pending means an IPI is on its way
+    // that will find this one too.
+    uint32_t pending = __atomic_fetch_or(&h->ipi_pending, reason, __ATOMIC_ACQ_REL);
+    if (pending)
+        me->ipis_coalesced++;
+    else {
+        me->ipis_sent++;
+        raise(h);
+    }
+    pop_off();
+    return !pending;
+}
+
 void ipi_interrupt(void)
 {
+    struct hart *h = this_hart();
+    // sip.SSIP first, the reasons after: a sender that adds a reason after this exchange
+    // found none pending, so it raises SSIP again; one that added it before is read here.
     clear_sip(SIP_SSIP);
-    this_hart()->ipis++;
-    // A pending call runs in the idle loop, outside the interrupt handler.
+    uint32_t reasons = __atomic_exchange_n(&h->ipi_pending, 0, __ATOMIC_ACQ_REL);
+    h->ipis++;
+    // IPI_CALL runs in the idle loop, outside the interrupt handler; IPI_WAKE has done
+    // its work by ending a wfi.
+    if (reasons & IPI_RESCHED) {
+        h->resched_ipis++;
+        sched_ipi_resched();  // may switch threads: last
+    }
 }
 
 // ---- running a function on every hart ------------------------------------------------
@@ -49,7 +139,7 @@ void ipi_run_pending_call(void)
     call.fn(call.arg);
     intr_off();
     __atomic_fetch_add(&call.done, 1, __ATOMIC_RELEASE);
-    ipi_send(call.caller);  // it waits in wfi for us
+    ipi_send(call.caller, IPI_WAKE);  // it waits in wfi for us
 }
 
 void ipi_run_on_all(void (*fn)(void *arg), void *arg)
@@ -63,7 +153,7 @@ void ipi_run_on_all(void (*fn)(void *arg), void *arg)
     __atomic_fetch_add(&call.generation, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < nharts; i++) {
         if (&harts[i] != me && harts[i].online) {
-            ipi_send(&harts[i]);
+            ipi_send(&harts[i], IPI_CALL);
             others++;
         }
     }

@@ -94,6 +94,8 @@ void vm_init(const struct platform *p)
         kmap(p->plic_base, p->plic_size, PTE_R | PTE_W, "the PLIC");
     if (p->test_base)
         kmap(p->test_base, PAGE_SIZE, PTE_R | PTE_W, "the test device");
+    if (p->sswi_base)
+        kmap(p->sswi_base, p->sswi_size, PTE_R | PTE_W, "the ACLINT SSWI");
 }
 
 void vm_switch(pagetable_t pt)

@@ -13,6 +13,7 @@ static const struct sched_policy *policy;
 static uint64_t quantum = 1;  // ticks a thread runs before the policy may preempt it
 static bool check;            // schedcheck: the invariant check at every idle tick
 static bool stealing = true;  // steal=0 turns work stealing off (a test hook)
+static enum sched_wakeup wakeup = WAKEUP_TICK;
 
 static const struct sched_policy *const policies[] = { &sched_global, &sched_perhart };
 
@@ -24,21 +25,29 @@ static struct sleepq {
     struct thread *head;  // linked by sleep_next, earliest first
 } sleepqs[MAX_HARTS];
 
-bool sched_init(const char *name, uint64_t quantum_ticks, bool check_invariant, bool steal)
+bool sched_init(const struct sched_config *config)
 {
-    for (int i = 0; i < MAX_HARTS; i++)
+    for (int i = 0; i < MAX_HARTS; i++) {
         spin_init(&sleepqs[i].lock, "sleepq", RANK_SLEEPQ);
+        harts[i].wake_above = PRIORITY_MAX;  // not asleep: it looks before it sleeps
+    }
     for (size_t i = 0; i < ARRAY_SIZE(policies); i++) {
-        if (strcmp(policies[i]->name, name) == 0) {
+        if (strcmp(policies[i]->name, config->policy) == 0) {
             policy = policies[i];
-            quantum = quantum_ticks ? quantum_ticks : 1;
-            check = check_invariant;
-            stealing = steal;
+            quantum = config->quantum_ticks ? config->quantum_ticks : 1;
+            check = config->check;
+            stealing = config->steal;
+            wakeup = config->wakeup;
             policy->init();
             return true;
         }
     }
     return false;
+}
+
+const char *sched_wakeup_name(void)
+{
+    return wakeup == WAKEUP_IPI ? "ipi" : "tick";
 }
 
 const char *sched_policy_name(void)
@@ -63,11 +72,47 @@ int sched_queue_length(struct hart *h)
 
 // ---- making threads runnable ------------------------------------------------------------
 
-// Puts t on a run queue. Caller holds t->lock.
+struct hart *sched_hart_to_wake(uint64_t mask, int priority)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);  // the thread queued before the reads (see tell)
+    struct hart *best = NULL;
+    int lowest = priority;
+    for (int i = 0; i < nharts; i++) {
+        int above = READ_ONCE(harts[i].wake_above);
+        if ((mask & harts[i].mask) && above < lowest) {
+            best = &harts[i];
+            lowest = above;
+        }
+    }
+    return best;
+}
+
+// LAB 4 exercise 2: tell h that t was queued for it. Send h an IPI asking it to reschedule
+// (IPI_RESCHED) when t outranks what h is doing: h->wake_above says what that is (the
+// running thread's priority; -1 when h sleeps in its idle loop). The fence first: it
+// orders the queued thread before the read of h->wake_above, as the idle loop orders
+// its store of -1 there before its last look at the queue; so either h sees t, or this
+// hart sees h asleep and wakes it. A hart with an IPI pending gets no second one
+// (ipi_send coalesces).
+static void tell(struct hart *h, struct thread *t)
+{
+#if SOL >= 4
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (t->priority > READ_ONCE(h->wake_above))
+        ipi_send(h, IPI_RESCHED);
+#else
+    (void)h, (void)t;  // the hart notices at its next tick
+#endif
+}
+
+// Puts t on a run queue, and with wakeup=ipi tells the hart that should notice.
+// Caller holds t->lock.
 static void enqueue(struct thread *t)
 {
     assert(holding(&t->lock));
-    policy->enqueue(t);
+    struct hart *h = policy->enqueue(t);
+    if (wakeup == WAKEUP_IPI && h)
+        tell(h, t);
 }
 
 void sched_wake(struct thread *t)
@@ -164,6 +209,7 @@ static void switch_from(struct hart *h, struct thread *prev, struct thread *next
         swtch(save, &next->context);
     } else {
         h->current = NULL;
+        WRITE_ONCE(h->wake_above, PRIORITY_MAX);  // its idle loop looks before it sleeps
         swtch(save, &h->idle);
     }
     sched_finish_switch();
@@ -372,18 +418,69 @@ void sched_tick(bool periodic)
     }
 }
 
-// Sleeps in wfi until an interrupt is pending, unless a thread was queued since seen
-// (the policy's count of arrivals for h) was read, before the look for work. Interrupts stay off
-// from that look to the wfi, so an interrupt that brings work cannot be taken in between and then
-// slept through: wfi ends when one is pending, taken or not.
+void sched_ipi_resched(void)
+{
+    struct hart *h = this_hart();
+    struct thread *t = h->current;
+    if (!t || !sched_should_preempt(h, t, false))
+        return;  // idle (its loop looks again), or nothing better came
+    h->wakeup_preemptions++;
+    sched_yield();
+}
+
+void sched_inject_wakeup(struct hart *h, struct thread *t)
+{
+    __atomic_store_n(&h->inject, t, __ATOMIC_RELEASE);
+}
+
+// ktest=idle_race: inside the window, wake the thread a test left for this hart, as a
+// waker on another hart could at this instant.
+static void inject_wakeup(struct hart *h)
+{
+    struct thread *t = __atomic_exchange_n(&h->inject, NULL, __ATOMIC_ACQUIRE);
+    if (!t)
+        return;
+    spin_lock(&t->lock);
+    assert(t->state == T_SLEEPING && !t->sleep_hart);
+    sched_wake(t);  // wakeup=ipi: an IPI to this very hart, which is asleep (-1)
+    spin_unlock(&t->lock);
+}
+
+// LAB 4 exercise 3: the idle loop's sleep, without a lost wakeup. It looked for work
+// and found none (interrupts off since before it read seen, the policy's count of
+// arrivals for h). A waker on another hart that queues a thread for h now sends an IPI
+// only if it sees h asleep (wake_above -1); h sleeps in wfi only if nothing arrived.
+// Order it so that no wakeup can fall between the two:
+//   1. mark h asleep: WRITE_ONCE(h->wake_above, -1);
+//   2. a full fence: that store before the loads of step 3 (it pairs with the fence in
+//      tell(): either the waker sees -1, or h sees the arrival);
+//   3. look again: if policy->arrivals(h) moved since seen, do not sleep;
+//   4. wfi with interrupts still off: an interrupt pending ends it, taken or not, so an
+//      IPI sent after step 1 cannot be missed (inject_wakeup(h) goes just before it:
+//      the test hook that sends one exactly there);
+//   5. mark h looking again (PRIORITY_MAX), then interrupts on and off: take what ended
+//      the wait.
 static void idle_wait(struct hart *h, uint64_t seen)
 {
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (policy->arrivals(h) != seen)
-        return;  // look again
-    wfi();
-    intr_on();  // take what ended the wait
+#if SOL >= 4
+    WRITE_ONCE(h->wake_above, -1);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (policy->arrivals(h) == seen) {
+        inject_wakeup(h);
+        wfi();
+    }
+    WRITE_ONCE(h->wake_above, PRIORITY_MAX);
+    intr_on();
     intr_off();
+#else
+    (void)seen;
+    intr_on();  // the interrupt that brings work may come now, and be taken now ...
+    WRITE_ONCE(h->wake_above, -1);
+    inject_wakeup(h);
+    wfi();  // ... and then this sleeps until the next one: a lost wakeup
+    WRITE_ONCE(h->wake_above, PRIORITY_MAX);
+    intr_off();
+#endif
 }
 
 void sched_idle_loop(void)

@@ -31,7 +31,8 @@ struct sched_policy {
     const char *name;
     void (*init)(void);
     // t became runnable: queue it. Returns the hart that should notice (one that may
-    // run t; lab 4 wakes it with an IPI), or NULL when none needs telling.
+    // run t; wakeup=ipi sends it an IPI when t outranks what it runs), or NULL when
+    // none needs telling.
     // Caller holds t->lock.
     struct hart *(*enqueue)(struct thread *t);
     // Take t off its run queue; false when it was on none. Caller holds t->lock.
@@ -59,10 +60,22 @@ struct sched_policy {
 extern const struct sched_policy sched_global;
 extern const struct sched_policy sched_perhart;
 
-// Picks the policy by name; false when there is none of that name. check turns on the
-// invariant check (boot argument schedcheck); steal=false turns work stealing off (the
-// boot argument steal=0, a test hook: the check must then catch the idle harts).
-bool sched_init(const char *policy_name, uint64_t quantum_ticks, bool check, bool steal);
+// How a hart learns that a thread was queued for it: at its next tick (the baseline),
+// or at once, through an IPI (lab 4).
+enum sched_wakeup { WAKEUP_TICK, WAKEUP_IPI };
+
+struct sched_config {
+    const char *policy;        // sched=NAME: "global" or "perhart"
+    uint64_t quantum_ticks;    // quantum=N: ticks a thread runs before it may be preempted
+    enum sched_wakeup wakeup;  // wakeup=tick|ipi
+    bool check;                // schedcheck: the invariant check
+    bool steal;  // steal=0 makes it false: no work stealing (a test hook: the check must
+                 // then catch the idle harts)
+};
+
+// Picks the policy by name; false when there is none of that name.
+bool sched_init(const struct sched_config *config);
+const char *sched_wakeup_name(void);
 const char *sched_policy_name(void);
 // The policies there are, for a message: "global, perhart".
 const char *sched_policy_names(void);
@@ -117,6 +130,18 @@ bool sched_should_preempt(struct hart *h, struct thread *cur, bool tick);
 // From the timer interrupt (arch/trap.c): wake sleepers whose time came; at a periodic
 // tick (periodic true), maybe preempt.
 void sched_tick(bool periodic);
+// From an IPI asking this hart to reschedule (wakeup=ipi): preempt the running thread
+// if a thread queued meanwhile outranks it. Interrupts off.
+void sched_ipi_resched(void);
+// The hart among mask's that a thread of the given priority, just queued where all of
+// them may take it, should wake: the one whose wake_above is lowest (an idle one first),
+// or NULL when none is below priority (sched=global's enqueue).
+struct hart *sched_hart_to_wake(uint64_t mask, int priority);
+// The idle-loop race, made to happen (ktest=idle_race): the next time h's idle loop is
+// about to sleep, in the window between its last look for work and its wfi, it makes t
+// (a thread pinned to h, asleep with no wake time) runnable, as a waker on another hart
+// could. Caller holds no lock.
+void sched_inject_wakeup(struct hart *h, struct thread *t);
 // Per hart, once: the idle loop. Never returns.
 __attribute__((noreturn)) void sched_idle_loop(void);
 // ---- switching threads in and out, for the core and the IPC fast path ----------------
@@ -154,6 +179,7 @@ ALWAYS_INLINE void sched_switch_in_common(struct hart *h, struct thread *t)
 {
     t->state = T_RUNNING;
     h->current = t;
+    WRITE_ONCE(h->wake_above, t->priority);
     h->slice_ticks = 0;
     h->context_switches++;
     if (t->last_hart != h) {

@@ -24,8 +24,8 @@ static struct hart *global_enqueue(struct thread *t)
         if (t->affinity & harts[i].mask)
             WRITE_ONCE(arrived[i], arrived[i] + 1);
     rq_unlock(&rq);
-    // Any hart t may run on could take it; wakeup=tick leaves it to the next tick.
-    return NULL;
+    // Any hart t may run on could take it: the one doing the least.
+    return sched_hart_to_wake(t->affinity, t->priority);
 }
 
 static bool global_dequeue(struct thread *t)

@@ -296,6 +296,10 @@ long sys_hart_stats(int index, uaddr_t out)
         .migrations = READ_ONCE(h->migrations),
         .rq_spins = READ_ONCE(h->rq_spins),
         .rq_handoffs = READ_ONCE(h->rq_handoffs),
+        .ipis_sent = READ_ONCE(h->ipis_sent),
+        .ipis_coalesced = READ_ONCE(h->ipis_coalesced),
+        .resched_ipis = READ_ONCE(h->resched_ipis),
+        .wakeup_preemptions = READ_ONCE(h->wakeup_preemptions),
     };
     // A racy look at another hart: the thread may change, but threads are never
     // freed while they run, so the pointer stays valid while we read it.
