@@ -224,6 +224,7 @@ static const struct ktest {
     { "sched_sleep", ktest_sched_sleep },
     { "sched_priority", ktest_sched_priority },
     { "sched_affinity", ktest_sched_affinity },
+    { "idle_race", ktest_idle_race },
 };
 
 // Is name one of the comma-separated words in list (or is list "all")?

@@ -19,3 +19,4 @@ void ktest_sched_preempt(void);
 void ktest_sched_sleep(void);
 void ktest_sched_priority(void);
 void ktest_sched_affinity(void);
+void ktest_idle_race(void);

@@ -4,6 +4,8 @@
 #include "boot/harts.h"
 #include "boot/ktest.h"
 #include "dev/timer.h"
+#include "lib/console.h"
+#include "lib/string.h"
 #include "mm/kalloc.h"
 #include "proc/sched.h"
 
@@ -253,5 +255,63 @@ void ktest_sched_affinity(void)
     for (int i = 0; i < n; i++)
         if (t[i])
             join(t[i]);
+    leak_end(before);
+}
+
+// ---- the idle loop's lost-wakeup race, made to happen (lab 4) ----------------------------
+
+#define RACE_ROUNDS 20
+
+static uint64_t race_slowest_ns;  // the longest an injected wakeup waited to run
+
+// Pinned to one hart: RACE_ROUNDS times, sleep with no wake time and have the hart's idle
+// loop wake us from inside its race window (sched_inject_wakeup), as a waker on another
+// hart could; time how long that wakeup took to run us.
+static void race_sleeper(void *unused)
+{
+    struct thread *self = thread_current();
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        spin_lock(&self->lock);
+        uint64_t slept = timer_now();
+        self->state = T_SLEEPING;
+        sched_inject_wakeup(this_hart(), self);  // pinned: this hart is the one to idle
+        sched_switch();
+        spin_unlock(&self->lock);
+        uint64_t ns = timer_ticks_to_ns(timer_now() - slept);
+        uint64_t seen = __atomic_load_n(&race_slowest_ns, __ATOMIC_RELAXED);
+        while (ns > seen && !__atomic_compare_exchange_n(&race_slowest_ns, &seen, ns, false,
+                                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        }
+    }
+    thread_exit(0);
+}
+
+// With wakeup=ipi the wakeup is an IPI to a hart about to sleep: a correct idle loop
+// sleeps through none, so each runs within a hundredth of a tick. With wakeup=tick there
+// is no IPI, and the thread runs at the hart's next tick: within two.
+void ktest_idle_race(void)
+{
+    struct leak_check before = leak_start();
+    race_slowest_ns = 0;
+    for (int i = 0; i < nharts; i++) {
+        if (!harts[i].online)
+            continue;
+        struct thread *t = spawn(race_sleeper, NULL, PRIORITY_DEFAULT, 1UL << i);
+        if (t)
+            join(t);
+    }
+    uint64_t tick_ns = 1000000000ULL / TICK_HZ;
+    bool ipi = strcmp(sched_wakeup_name(), "ipi") == 0;
+    uint64_t bound = ipi ? tick_ns / 100 : 2 * tick_ns;
+    printf("ktest: idle_race: %d wakeups sent inside the idle loop's window; the slowest ran "
+           "after %lu us (wakeup=%s; bound %lu us)\n",
+           RACE_ROUNDS * harts_online(), (unsigned long)(race_slowest_ns / 1000),
+           sched_wakeup_name(), (unsigned long)(bound / 1000));
+    if (race_slowest_ns >= bound)
+        ktest_fail("a wakeup sent between the idle loop's last look and its wfi waited %lu us "
+                   "(wakeup=%s): %s",
+                   (unsigned long)(race_slowest_ns / 1000), sched_wakeup_name(),
+                   ipi ? "the idle loop slept through the IPI (LAB 4 exercise 3)"
+                       : "not even the next tick ran it");
     leak_end(before);
 }
