@@ -57,6 +57,9 @@ struct hart {
     // Written by other harts, with atomics (dev/ipi.c):
     uint32_t ipi_pending;  // why it was sent IPIs it has not taken yet (enum ipi_reason);
                            // not 0 means one is on its way, so no other is sent
+    uint64_t tlb_asked;    // TLB flushes asked of it (ipi_flush_tlbs); it flushes, then
+                           // sets its tlb_done (written by it alone) to the count it saw
+    uint64_t tlb_done;
 
     // Written by this hart, read by wakers without a lock (proc/sched.c):
     int wake_above;  // a thread queued for it is worth an IPI only above this priority:

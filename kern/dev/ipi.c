@@ -5,6 +5,7 @@
 #include "lib/console.h"
 #include "lib/spinlock.h"
 #include "lib/string.h"
+#include "dev/timer.h"
 #include "mm/memlayout.h"
 #include "proc/sched.h"
 #include "sbi/sbi.h"
@@ -93,6 +94,52 @@ bool ipi_send(struct hart *h, enum ipi_reason reason)
     return !pending;
 }
 
+// ---- TLB shootdowns ------------------------------------------------------------------
+// A hart that changed a process's page table asks every other hart that ran it to flush
+// its TLB, and waits until each has: only then may the pages unmapped be freed. The
+// flush is the whole TLB (there are no ASIDs; a switch of address space flushes it all
+// anyway). A hart asked flushes when it takes the IPI, and also while it waits for a
+// lock (ipi_wait_turn): the asker may hold that lock, and a hart that waited for it with
+// interrupts off, its flush undone, would wait for the asker forever.
+
+#define NAP_TICKS 10  // time CSR ticks a waiting hart naps (1 us at QEMU's 10 MHz)
+
+static void serve_tlb(struct hart *h)
+{
+    uint64_t asked = __atomic_load_n(&h->tlb_asked, __ATOMIC_ACQUIRE);
+    if (asked == h->tlb_done)
+        return;
+    sfence_vma();  // after the acquire: the asker's page-table writes are seen
+    __atomic_store_n(&h->tlb_done, asked, __ATOMIC_RELEASE);
+}
+
+void ipi_wait_turn(void)
+{
+    serve_tlb(this_hart());
+    timer_nap(NAP_TICKS);
+}
+
+void ipi_flush_tlbs(uint64_t mask)
+{
+    push_off();
+    struct hart *me = this_hart();
+    uint64_t asked[MAX_HARTS];
+    for (int i = 0; i < nharts; i++) {
+        struct hart *h = &harts[i];
+        asked[i] = 0;
+        if (h == me || !(mask & h->mask) || !READ_ONCE(h->online))
+            continue;
+        asked[i] = __atomic_add_fetch(&h->tlb_asked, 1, __ATOMIC_ACQ_REL);
+        ipi_send(h, IPI_TLB);
+    }
+    // Wait in wfi, not a spin (timer_nap says why); serve our own flushes meanwhile, as a
+    // hart flushing ours may be waiting for us in the same way.
+    for (int i = 0; i < nharts; i++)
+        while (__atomic_load_n(&harts[i].tlb_done, __ATOMIC_ACQUIRE) < asked[i])
+            ipi_wait_turn();
+    pop_off();
+}
+
 void ipi_interrupt(void)
 {
     struct hart *h = this_hart();
@@ -101,6 +148,8 @@ void ipi_interrupt(void)
     clear_sip(SIP_SSIP);
     uint32_t reasons = __atomic_exchange_n(&h->ipi_pending, 0, __ATOMIC_ACQ_REL);
     h->ipis++;
+    if (reasons & IPI_TLB)
+        serve_tlb(h);
     // IPI_CALL runs in the idle loop, outside the interrupt handler; IPI_WAKE has done
     // its work by ending a wfi.
     if (reasons & IPI_RESCHED) {

@@ -56,6 +56,22 @@ void timer_init_hart(void)
     w_sie(r_sie() | SIE_STIE);
 }
 
+void timer_nap(uint64_t ticks)
+{
+    struct hart *h = this_hart();
+    if (h->next_tick == 0)
+        return;  // before this hart's timer is set up: nothing would end the wfi
+    uint64_t until = r_time() + ticks;
+    if (until < MIN(h->next_tick, h->next_wake)) {
+        if (h->sstc)
+            w_stimecmp(until);
+        else
+            sbi_set_timer(until);
+    }
+    wfi();         // ends at until, or sooner if another interrupt is pending
+    timer_arm(h);  // back to the real deadline; a nap's expiry leaves nothing pending
+}
+
 void timer_wake_at(uint64_t when)
 {
     struct hart *h = this_hart();

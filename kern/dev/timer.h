@@ -16,6 +16,11 @@ bool timer_interrupt(void);
 // This hart's timer also interrupts at when (UINT64_MAX: no wake time).
 void timer_wake_at(uint64_t when);
 uint64_t timer_now(void);  // the time CSR, in timebase ticks
+// Waits in wfi, interrupts off, until ticks pass or an interrupt is pending: for a hart
+// that must wait for another. Under icount QEMU runs the harts one at a time, each until
+// its slice ends; a hart that spins there keeps the one it waits for from running for
+// the rest of its slice (up to a tick), while a hart in wfi gives its turn up at once.
+void timer_nap(uint64_t ticks);
 // From now on, note how late each timer interrupt comes (interrupt latency: how long
 // something held interrupts off). Called when init starts.
 void timer_measure_lateness(void);

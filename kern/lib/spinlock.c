@@ -1,5 +1,6 @@
 // Spinlocks: the slow parts (see spinlock.h for the lock order and the fast paths).
 #include "lib/spinlock.h"
+#include "dev/ipi.h"
 #include "lib/assert.h"
 
 static const char *const rank_names[RANK_COUNT] = {
@@ -27,14 +28,21 @@ void spin_init(struct spinlock *lk, const char *name, enum lock_rank rank)
     *lk = (struct spinlock)SPINLOCK_INIT(name, rank);
 }
 
+#define SPINS_BEFORE_NAP 64
+
 void spin_wait(struct spinlock *lk)
 {
     __atomic_fetch_add(&lk->spins, 1, __ATOMIC_RELAXED);
     do {
         // Read until it looks free, then try again: spinning on a plain load keeps
-        // the line shared instead of bouncing it with swaps.
-        while (READ_ONCE(lk->locked))
+        // the line shared instead of bouncing it with swaps. Now and then give the
+        // hart up for a moment (ipi_wait_turn): under icount the holder may be a hart
+        // that QEMU runs only once this one stops.
+        for (int n = 1; READ_ONCE(lk->locked); n++) {
             cpu_relax();
+            if (n % SPINS_BEFORE_NAP == 0)
+                ipi_wait_turn();
+        }
     } while (__atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0);
 }
 

@@ -1,5 +1,6 @@
 // Processes (see process.h).
 #include "proc/process.h"
+#include "dev/ipi.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
 #include "mm/failalloc.h"
@@ -8,7 +9,6 @@
 #include "mm/uvm.h"
 #include "proc/sched.h"
 #include "proc/thread.h"
-#include "sbi/sbi.h"
 
 static struct process procs[NPROC];
 static struct spinlock procs_lock = SPINLOCK_INIT("procs", RANK_PROCS);  // slot allocation
@@ -203,14 +203,8 @@ int process_count(void)
 void process_tlb_flush(struct process *p, uint64_t va, uint64_t len)
 {
     sfence_vma();
-    uint64_t used = __atomic_load_n(&p->harts_used, __ATOMIC_ACQUIRE);
-    struct hart *me = this_hart();
-    for (int i = 0; i < nharts; i++) {
-        if (!(used & (1UL << i)) || &harts[i] == me || !harts[i].online)
-            continue;
-        struct sbiret r = sbi_remote_sfence_vma(1, harts[i].hartid, va, len);
-        if (r.error)
-            panic("vm: remote sfence.vma on hart %lu: %s", (unsigned long)harts[i].hartid,
-                  sbi_strerror(r.error));
-    }
+    // Through our own IPIs, not SBI's remote fence: OpenSBI waits for the other harts
+    // spinning in M-mode, and under icount a spinning hart can keep the one it waits for
+    // from running for a whole slice, or (seen at process exits) for good.
+    ipi_flush_tlbs(__atomic_load_n(&p->harts_used, __ATOMIC_ACQUIRE));
 }
