@@ -89,6 +89,51 @@ static void visit_every_hart(uint64_t nharts)
     }
 }
 
+int test_nharts(void)
+{
+    struct sys_stats s;
+    memset(&s, 0, sizeof s);
+    if (sys_stats(&s) < 0 || s.nharts < 1 || s.nharts > 64) {
+        test_fail("sys_stats failed or says %lu harts", (unsigned long)s.nharts);
+        return 1;
+    }
+    return (int)s.nharts;
+}
+
+long test_pin_self(int hart)
+{
+    long r = sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
+    if (r == 0 && sys_hart_self() != hart)
+        return -1;
+    return r;
+}
+
+int test_start_threads(struct uthread *t, int n, long (*fn)(void *))
+{
+    int started = 0;
+    for (int i = 0; i < n; i++) {
+        long r = uthread_start(&t[i], fn, (void *)(uintptr_t)i, UTHREAD_STACK_DEFAULT);
+        if (r < 0) {
+            test_fail("uthread_start: %s", abi_strerror(r));
+            t[i].handle = 0;
+        } else {
+            started++;
+        }
+    }
+    return started;
+}
+
+void test_join_threads(struct uthread *t, int n, long *values)
+{
+    for (int i = 0; i < n; i++) {
+        long v = -999;
+        if (t[i].handle != 0 && uthread_join(&t[i], &v) < 0)
+            test_fail("sys_thread_join failed");
+        if (values)
+            values[i] = v;
+    }
+}
+
 struct sys_stats test_counts_settled(void)
 {
     struct sys_stats prev = counts_now();

@@ -28,11 +28,21 @@
 //   test_expect_counts(&before, what)   fails unless free pages, handles, threads,
 //                                processes, kernel objects and watched badges are back
 //                                where they were (waits while they move)
+//
+// Threads and harts, for the tests that place threads:
+//
+//   test_nharts()                     harts the machine has (sys_stats)
+//   test_pin_self(hart)               pins the calling thread there (it moves at once);
+//                                     0, or a negative E_* (-1: it did not move)
+//   test_start_threads(t, n, fn)      n threads running fn(i); returns how many started
+//   test_join_threads(t, n, values)   joins them; values[i] gets each one's result
 #pragma once
 
 #include <stdbool.h>
 
 #include <abi/types.h>
+
+#include "uthread.h"
 
 #define TEST_ALSO_MAX 8  // failures of one test shown beyond its first
 
@@ -64,3 +74,8 @@ void test_quiet(void);
 
 struct sys_stats test_counts_settled(void);
 void test_expect_counts(const struct sys_stats *before, const char *what);
+
+int test_nharts(void);
+long test_pin_self(int hart);
+int test_start_threads(struct uthread *t, int n, long (*fn)(void *));
+void test_join_threads(struct uthread *t, int n, long *values);
