@@ -338,3 +338,46 @@ class Machine:
                 self._child.kill(signal.SIGKILL)
         self._child.close(force=True)
         self._console.close()
+
+
+class Boots:
+    """Machines booted once each and run to their power-off, kept for every test that
+    reads them (a grader boots once per program and configuration, not once per test).
+    A module makes one in a fixture and calls kill_all() when its tests are over."""
+
+    def __init__(self, config, prefix):
+        self.config = config
+        self.prefix = prefix
+        self.machines = {}
+
+    def run(self, cpus, bootargs, *, icount=False, machine=None, timeout=300):
+        """(Machine, exit status) after the boot's power-off; status None: it timed out."""
+        key = (cpus, bootargs, icount, machine)
+        if key not in self.machines:
+            label = f"{self.prefix}-{bootargs}-{cpus}" + ("-icount" if icount else "")
+            if machine:
+                label += f"-{machine}"
+            name = re.sub(r"[^\w.=-]+", "_", label)[:200]
+            log = os.path.join(self.config.root, "build", "grade-logs", name + ".log")
+            m = Machine(self.config, log, cpus=cpus, bootargs=bootargs, icount=icount,
+                        machine=machine, timeout=timeout)
+            try:
+                status = m.wait_exit(timeout=timeout, allow_panic=True)
+            except ShuttleError:
+                status = None
+            m.kill()
+            self.machines[key] = (m, status)
+        return self.machines[key]
+
+    def kill_all(self):
+        for m, _ in self.machines.values():
+            m.kill()
+
+
+def expect_ok(m, status, name):
+    """The boot reported `TEST name: ok` (with its nonce) and did not panic."""
+    __tracebackhide__ = True
+    panic = re.search(r"^panic: .*$", m.log, re.MULTILINE)
+    assert not panic, f"the kernel panicked: {panic.group(0)}\n{m.console_report()}"
+    ok, why = m.test_results().get(name, (False, "no TEST line"))
+    assert ok, f"TEST {name}: {why}\n{m.console_report()}"

@@ -25,7 +25,7 @@ import re
 
 import pytest
 
-from shuttle_qemu import ShuttleError, load_config, Machine
+from shuttle_qemu import Boots, expect_ok, load_config
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HARTS = [1, 2, 4, 8]
@@ -36,48 +36,11 @@ CONTENTION = re.compile(r"^schedtests: contention: .*: (\d+) run-queue lock spin
                         r"run-queue handoffs", re.MULTILINE)
 
 
-class Boots:
-    """Each (cpus, bootargs) booted once, run to its power-off, kept for every test that
-    reads it. QEMU is killed when the module's tests are over."""
-
-    def __init__(self):
-        self.machines = {}
-
-    def run(self, cpus, bootargs, timeout=300):
-        """The Machine after its power-off, and its exit status (None: it timed out)."""
-        key = (cpus, bootargs)
-        if key not in self.machines:
-            config = load_config(REPO_ROOT)
-            name = re.sub(r"[^\w.=-]+", "_", f"test_lab3-{bootargs}-{cpus}")
-            log = os.path.join(config.root, "build", "grade-logs", name + ".log")
-            m = Machine(config, log, cpus=cpus, bootargs=bootargs, timeout=timeout)
-            try:
-                status = m.wait_exit(timeout=timeout, allow_panic=True)
-            except ShuttleError:
-                status = None
-            m.kill()
-            self.machines[key] = (m, status)
-        return self.machines[key]
-
-    def kill_all(self):
-        for m, _ in self.machines.values():
-            m.kill()
-
-
 @pytest.fixture(scope="module")
 def boots(request):
-    b = Boots()
+    b = Boots(load_config(REPO_ROOT), "test_lab3")
     request.addfinalizer(b.kill_all)
     return b
-
-
-def expect_ok(m, status, name):
-    """The boot reported `TEST name: ok` (with its nonce) and did not panic."""
-    __tracebackhide__ = True
-    panic = re.search(r"^panic: .*$", m.log, re.MULTILINE)
-    assert not panic, f"the kernel panicked: {panic.group(0)}\n{m.console_report()}"
-    ok, why = m.test_results().get(name, (False, "no TEST line"))
-    assert ok, f"TEST {name}: {why}\n{m.console_report()}"
 
 
 @pytest.mark.points(3)
