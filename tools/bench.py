@@ -47,7 +47,13 @@ RUNS = [
     {"name": "one-hart-general", "cpus": 1, "bootargs": "run=ipcbench bench=same ipcfast=0",
      "factors": {"ipcfast": 0}},
     {"name": "two-harts", "cpus": 2, "bootargs": "run=ipcbench bench=same,cross",
-     "factors": {"ipcfast": 1}},
+     "factors": {"ipcfast": 1, "wakeup": "tick"}},
+    # Lab 4: the cross-hart round trip when the other hart is woken by an IPI, sent
+    # through the firmware (SBI) or straight from S-mode (ACLINT SSWI).
+    {"name": "cross-ipi-sbi", "cpus": 2, "bootargs": "run=ipcbench bench=cross wakeup=ipi ipi=sbi",
+     "factors": {"ipcfast": 1, "wakeup": "ipi", "ipi": "sbi"}},
+    {"name": "cross-ipi-sswi", "cpus": 2, "bootargs": "run=ipcbench bench=cross wakeup=ipi ipi=sswi",
+     "factors": {"ipcfast": 1, "wakeup": "ipi", "ipi": "sswi"}},
 ]
 METRICS = {
     "null system call round trip": "syscall",
@@ -115,10 +121,12 @@ def describe_host():
 def print_table(records):
     ipc = [r for r in records if "sched" not in r["factors"]]
     if ipc:
-        print(f"{'benchmark':<34} {'harts':>5} {'fast path':>9} {'instructions':>13}")
+        print(f"{'benchmark':<34} {'harts':>5} {'fast path':>9} {'wakeup':>9} {'instructions':>13}")
     for r in ipc:
-        fast = "on" if r["factors"].get("ipcfast", 1) else "off"
-        print(f"{r['label']:<34} {r['factors']['harts']:>5} {fast:>9} {r['value']:>13,}")
+        f = r["factors"]
+        fast = "on" if f.get("ipcfast", 1) else "off"
+        wakeup = f.get("wakeup", "tick") + (f"/{f['ipi']}" if "ipi" in f else "")
+        print(f"{r['label']:<34} {f['harts']:>5} {fast:>9} {wakeup:>9} {r['value']:>13,}")
     sched = [r for r in records if "sched" in r["factors"]]
     if not sched:
         return
