@@ -30,17 +30,6 @@ static bool perhart;  // sched=perhart
 
 // ---- helpers --------------------------------------------------------------------------
 
-static int nharts(void)
-{
-    struct sys_stats s;
-    memset(&s, 0, sizeof(s));
-    if (sys_stats(&s) < 0 || s.nharts < 1 || s.nharts > MAX_HARTS) {
-        test_fail("sys_stats failed or says %lu harts", (unsigned long)s.nharts);
-        return 1;
-    }
-    return (int)s.nharts;
-}
-
 static uint64_t all_harts(int n)
 {
     return n == MAX_HARTS ? ~0ULL : (1ULL << n) - 1;
@@ -54,7 +43,7 @@ struct totals {
 static struct totals totals_now(void)
 {
     struct totals t = { 0 };
-    int n = nharts();
+    int n = test_nharts();
     for (int i = 0; i < n; i++) {
         struct hart_stats h;
         if (sys_hart_stats(i, &h) < 0) {
@@ -79,46 +68,10 @@ static uint64_t pushed_from(int hart)
     return h.pushed;
 }
 
-// Pins the calling thread; the kernel moves a caller at once.
-static long pin_self(int hart)
-{
-    long r = sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
-    if (r == 0 && sys_hart_self() != hart)
-        return -1;
-    return r;
-}
-
 static void unpin_self(void)
 {
     if (sys_thread_set_affinity(H_SELF_THREAD, ~0ULL) < 0)
         test_fail("cannot unpin the test thread");
-}
-
-// Starts n threads running fn(arg i); returns how many started (the others' handle is 0).
-static int start_threads(struct uthread *t, int n, long (*fn)(void *))
-{
-    int started = 0;
-    for (int i = 0; i < n; i++) {
-        long r = uthread_start(&t[i], fn, (void *)(uintptr_t)i, UTHREAD_STACK_DEFAULT);
-        if (r < 0) {
-            test_fail("uthread_start: %s", abi_strerror(r));
-            t[i].handle = 0;
-        } else {
-            started++;
-        }
-    }
-    return started;
-}
-
-static void join_threads(struct uthread *t, int n, long *values)
-{
-    for (int i = 0; i < n; i++) {
-        long v = -999;
-        if (t[i].handle != 0 && uthread_join(&t[i], &v) < 0)
-            test_fail("sys_thread_join failed");
-        if (values)
-            values[i] = v;
-    }
 }
 
 static void wait_for_count(volatile int *count, int n, uint64_t ms)
@@ -148,17 +101,17 @@ static long spread_worker(void *arg)
 
 static void test_spread(void)
 {
-    int harts = nharts();
+    int harts = test_nharts();
     int n = 4 * harts < MAX_WORKERS ? 4 * harts : MAX_WORKERS;
-    if (pin_self(0) < 0) {
+    if (test_pin_self(0) < 0) {
         test_fail("cannot pin the test thread to hart 0");
         return;
     }
     struct totals before = totals_now();
     struct uthread t[MAX_WORKERS];
     long seen[MAX_WORKERS];
-    start_threads(t, n, spread_worker);  // all of them on hart 0 (the creator's)
-    join_threads(t, n, seen);
+    test_start_threads(t, n, spread_worker, NULL);  // all of them on hart 0 (the creator's)
+    test_join_threads(t, n, seen);
     struct totals after = totals_now();
     unpin_self();
     uint64_t all = 0;
@@ -193,10 +146,10 @@ static long yielder(void *arg)
 
 static void test_no_thrash(void)
 {
-    int harts = nharts();
+    int harts = test_nharts();
     struct uthread t[MAX_HARTS];
     thrash_stop = thrash_ready = 0;
-    start_threads(t, harts, yielder);
+    test_start_threads(t, harts, yielder, NULL);
     wait_for_count(&thrash_ready, harts, 2000);
     sys_sleep(300 * MS);  // idle harts steal one each, then every hart has one
     struct totals before = totals_now();
@@ -204,7 +157,7 @@ static void test_no_thrash(void)
     struct totals after = totals_now();
     thrash_stop = 1;
     long yields[MAX_HARTS];
-    join_threads(t, harts, yields);
+    test_join_threads(t, harts, yields);
     uint64_t steals = after.steals - before.steals;
     uint64_t migrations = after.migrations - before.migrations;
     printf("schedtests: no_thrash: %d yielding threads for 1 s: %lu steals, %lu migrations\n",
@@ -229,7 +182,7 @@ static int pinned_hart;
 // Returns the harts it ran on once pinned (a mask), or -1 when it could not pin itself.
 static long pinned_worker(void *arg)
 {
-    if (pin_self(pinned_hart) < 0)
+    if (test_pin_self(pinned_hart) < 0)
         return -1;
     __atomic_fetch_add(&pinned_ready, 1, __ATOMIC_RELAXED);
     while (!pinned_go)
@@ -246,24 +199,24 @@ static long pinned_worker(void *arg)
 
 static void test_pinned(void)
 {
-    int harts = nharts();
+    int harts = test_nharts();
     pinned_hart = harts - 1;
     pinned_ready = pinned_go = 0;
     // The test thread waits elsewhere: the pinned hart's queue holds pinned threads only.
-    if (harts > 1 && pin_self(0) < 0)
+    if (harts > 1 && test_pin_self(0) < 0)
         test_fail("cannot pin the test thread to hart 0");
     // A mask naming no online hart would starve the thread: it is refused.
     if (harts < MAX_HARTS && sys_thread_set_affinity(H_SELF_THREAD, 1ULL << harts) != E_INVAL)
         test_fail("an affinity mask with no online hart (%#lx) was not refused with E_INVAL",
                   (unsigned long)(1ULL << harts));
     struct uthread t[PINNED_THREADS];
-    start_threads(t, PINNED_THREADS, pinned_worker);
+    test_start_threads(t, PINNED_THREADS, pinned_worker, NULL);
     wait_for_count(&pinned_ready, PINNED_THREADS, 2000);
     uint64_t pushed = pushed_from(pinned_hart);
     struct totals before = totals_now();
     pinned_go = 1;
     long seen[PINNED_THREADS];
-    join_threads(t, PINNED_THREADS, seen);
+    test_join_threads(t, PINNED_THREADS, seen);
     struct totals after = totals_now();
     pushed = pushed_from(pinned_hart) - pushed;
     for (int i = 0; i < PINNED_THREADS; i++) {
@@ -291,7 +244,7 @@ static volatile int storm_ready, storm_go;
 static long storm_worker(void *arg)
 {
     int hart = (int)(uintptr_t)arg / 2;  // two per hart
-    if (pin_self(hart) < 0)
+    if (test_pin_self(hart) < 0)
         return -1;
     __atomic_fetch_add(&storm_ready, 1, __ATOMIC_RELAXED);
     while (!storm_go)
@@ -303,16 +256,16 @@ static long storm_worker(void *arg)
 
 static void test_contention(void)
 {
-    int harts = nharts();
+    int harts = test_nharts();
     int n = 2 * harts < MAX_WORKERS ? 2 * harts : MAX_WORKERS;
     storm_ready = storm_go = 0;
     struct uthread t[MAX_WORKERS];
-    start_threads(t, n, storm_worker);
+    test_start_threads(t, n, storm_worker, NULL);
     wait_for_count(&storm_ready, n, 2000);
     struct totals before = totals_now();
     storm_go = 1;
     long values[MAX_WORKERS];
-    join_threads(t, n, values);
+    test_join_threads(t, n, values);
     struct totals after = totals_now();
     for (int i = 0; i < n; i++)
         if (values[i] != 0)
@@ -349,7 +302,7 @@ static void log_turn(int who)
 // Low priority, pinned to prio_hart: busy, writing its number each time it gets a turn.
 static long low_worker(void *arg)
 {
-    if (pin_self(prio_hart) < 0)
+    if (test_pin_self(prio_hart) < 0)
         return -1;
     __atomic_fetch_add(&prio_ready, 1, __ATOMIC_RELAXED);
     int me = (int)(uintptr_t)arg + 1;
@@ -362,7 +315,7 @@ static long low_worker(void *arg)
 // High priority, pinned to prio_hart: waits for the notification, then marks the log.
 static long high_worker(void *arg)
 {
-    if (pin_self(prio_hart) < 0)
+    if (test_pin_self(prio_hart) < 0)
         return -1;
     __atomic_fetch_add(&prio_ready, 1, __ATOMIC_RELAXED);
     long r = sys_notify_wait(prio_notify, 0);
@@ -374,12 +327,12 @@ static long high_worker(void *arg)
 
 static void test_priority(void)
 {
-    int harts = nharts();
+    int harts = test_nharts();
     long me = sys_hart_self();
     int my_hart = me >= 0 && me < harts ? (int)me : 0;
     prio_hart = harts > 1 ? (my_hart + 1) % harts : my_hart;
     // Above the others, so that on one hart the test thread still gets its turns.
-    if (pin_self(my_hart) < 0 || sys_thread_set_priority(H_SELF_THREAD, PRIORITY_MAX) < 0) {
+    if (test_pin_self(my_hart) < 0 || sys_thread_set_priority(H_SELF_THREAD, PRIORITY_MAX) < 0) {
         test_fail("cannot pin the test thread or raise its priority");
         return;
     }
@@ -392,7 +345,7 @@ static void test_priority(void)
     prio_stop = prio_ready = 0;
     log_count = 0;
     struct uthread low[2], high;
-    start_threads(low, 2, low_worker);
+    test_start_threads(low, 2, low_worker, NULL);
     for (int i = 0; i < 2; i++)
         if (low[i].handle && sys_thread_set_priority(low[i].handle, PRIORITY_MIN + 1) < 0)
             test_fail("cannot lower a thread's priority");
@@ -406,7 +359,7 @@ static void test_priority(void)
     sys_sleep(50 * MS);
     prio_stop = 1;
     long values[2], high_value = -999;
-    join_threads(low, 2, values);
+    test_join_threads(low, 2, values);
     if (high.handle)
         uthread_join(&high, &high_value);
     sys_handle_close(prio_notify);

@@ -23,76 +23,17 @@
 
 // ---- helpers --------------------------------------------------------------------------
 
-static struct sys_stats stats_now(void)
-{
-    struct sys_stats s;
-    memset(&s, 0, sizeof(s));
-    if (sys_stats(&s) < 0)
-        test_fail("sys_stats failed");
-    return s;
-}
-
-static int nharts(void)
-{
-    struct sys_stats s = stats_now();
-    if (s.nharts < 1 || s.nharts > MAX_HARTS) {
-        test_fail("sys_stats says %lu harts", (unsigned long)s.nharts);
-        return 1;
-    }
-    return (int)s.nharts;
-}
-
 // A hart other than the caller's where there is one, so that work pinned there competes
 // only with itself.
 static int other_hart(void)
 {
-    int n = nharts();
+    int n = test_nharts();
     long me = sys_hart_self();
     if (me < 0 || me >= n) {
         test_fail("sys_hart_self() = %ld with %d harts", me, n);
         return 0;
     }
     return n > 1 ? (int)(me + 1) % n : (int)me;
-}
-
-// Pins the calling thread; the kernel moves a caller at once.
-static long pin_self(int hart)
-{
-    long r = sys_thread_set_affinity(H_SELF_THREAD, 1ULL << hart);
-    if (r == 0 && sys_hart_self() != hart)
-        return -1;
-    return r;
-}
-
-// Starts n threads running fn(args[i]) (or fn(i) when args is NULL); the ones that
-// could not be started have a handle of 0. Returns how many started.
-static int start_threads(struct uthread *t, int n, long (*fn)(void *), void **args)
-{
-    int started = 0;
-    for (int i = 0; i < n; i++) {
-        void *arg = args ? args[i] : (void *)(uintptr_t)i;
-        long r = uthread_start(&t[i], fn, arg, UTHREAD_STACK_DEFAULT);
-        if (r < 0) {
-            test_fail("uthread_start: %s", abi_strerror(r));
-            t[i].handle = 0;
-        } else {
-            started++;
-        }
-    }
-    return started;
-}
-
-// Joins what start_threads started; values[i] gets thread i's value (-999 if none).
-static void join_threads(struct uthread *t, int n, long *values)
-{
-    for (int i = 0; i < n; i++) {
-        values[i] = -999;
-        if (t[i].handle == 0)
-            continue;
-        long r = uthread_join(&t[i], &values[i]);
-        if (r < 0)
-            test_fail("sys_thread_join: %s", abi_strerror(r));
-    }
 }
 
 // Spawns a program of the boot archive and waits for it; 0 and its status, or an error.
@@ -126,13 +67,13 @@ static long spread_worker(void *arg)
 
 static void test_threads_spread(void)
 {
-    int harts = nharts();
+    int harts = test_nharts();
     int n = 4 * harts < MAX_WORKERS ? 4 * harts : MAX_WORKERS;
     struct uthread t[MAX_WORKERS];
     long values[MAX_WORKERS];
     spread_seen = 0;
-    start_threads(t, n, spread_worker, NULL);
-    join_threads(t, n, values);
+    test_start_threads(t, n, spread_worker, NULL);
+    test_join_threads(t, n, values);
     for (int i = 0; i < n; i++)
         if (values[i] != i && values[i] != -999)
             test_fail("worker %d exited with %ld", i, values[i]);
@@ -149,7 +90,7 @@ static volatile int starve_flag, starve_spinning;
 
 static long starve_spinner(void *arg)
 {
-    if (pin_self((int)(uintptr_t)arg) < 0)
+    if (test_pin_self((int)(uintptr_t)arg) < 0)
         return -1;
     starve_spinning = 1;
     uint64_t end = time_now() + time_from_ms(2000);
@@ -162,7 +103,7 @@ static long starve_spinner(void *arg)
 // let it run there. Returns the hart it set the flag on.
 static long starve_setter(void *arg)
 {
-    if (pin_self((int)(uintptr_t)arg) < 0)
+    if (test_pin_self((int)(uintptr_t)arg) < 0)
         return -1;
     uint64_t end = time_now() + time_from_ms(3000);
     while (!starve_spinning && time_now() < end)
@@ -186,7 +127,7 @@ static void test_no_starvation(void)
             uthread_join(&t[0], NULL);
         return;
     }
-    join_threads(t, 2, values);
+    test_join_threads(t, 2, values);
     if (values[0] == -1 || values[1] == -1)
         test_fail("sys_thread_set_affinity(H_SELF_THREAD, hart %d) failed or did not move", hart);
     else if (values[0] != 1)
@@ -228,7 +169,7 @@ static long sleeper(void *arg)
 // host stalls QEMU, so each sleeper's best of three must be within a tick.
 static void test_sleep_accuracy(void)
 {
-    int n = nharts();
+    int n = test_nharts();
     struct uthread t[MAX_HARTS];
     struct sleep_result res[MAX_HARTS];
     void *args[MAX_HARTS];
@@ -236,8 +177,8 @@ static void test_sleep_accuracy(void)
     memset(res, 0, sizeof(res));
     for (int i = 0; i < n; i++)
         args[i] = &res[i];
-    start_threads(t, n, sleeper, args);
-    join_threads(t, n, values);
+    test_start_threads(t, n, sleeper, args);
+    test_join_threads(t, n, values);
     for (int i = 0; i < n; i++) {
         if (values[i] == -1)
             test_fail("sys_sleep returned an error");
@@ -259,7 +200,7 @@ static int order[3], order_count, order_off_hart;
 // Holds prio_hart at the highest priority until the three ranked threads wait there.
 static long gatekeeper(void *arg)
 {
-    if (pin_self(prio_hart) < 0)
+    if (test_pin_self(prio_hart) < 0)
         return -1;
     gate_ready = 1;
     uint64_t end = time_now() + time_from_ms(2000);
@@ -312,7 +253,7 @@ static void test_priority_order(void)
         test_fail("sys_thread_set_priority(gatekeeper, PRIORITY_MAX) failed");
     wait_for_flag(&gate_ready, 2000);
     void *ranks[3] = { (void *)1, (void *)2, (void *)3 };  // 1 = low ... 3 = high
-    start_threads(t, 3, ranked, ranks);
+    test_start_threads(t, 3, ranked, ranks);
     for (int i = 0; i < 3; i++) {
         if (t[i].handle == 0)
             continue;
@@ -324,7 +265,7 @@ static void test_priority_order(void)
     gate_open = 1;
     gate_value = -999;
     uthread_join(&gate, &gate_value);
-    join_threads(t, 3, values);
+    test_join_threads(t, 3, values);
     sys_thread_set_priority(H_SELF_THREAD, PRIORITY_DEFAULT);
     if (gate_value == -1)
         test_fail("the gatekeeper could not pin itself to hart %d", prio_hart);
@@ -344,7 +285,7 @@ static void test_priority_order(void)
 static long pinned_worker(void *arg)
 {
     int hart = (int)(uintptr_t)arg;
-    if (pin_self(hart) < 0)
+    if (test_pin_self(hart) < 0)
         return -1;
     long off = 0;
     for (int i = 0; i < 5; i++) {
@@ -359,15 +300,15 @@ static long pinned_worker(void *arg)
 
 static void test_affinity(void)
 {
-    int harts = nharts();
+    int harts = test_nharts();
     int n = 2 * harts < MAX_WORKERS ? 2 * harts : MAX_WORKERS;
     struct uthread t[MAX_WORKERS];
     void *args[MAX_WORKERS];
     long values[MAX_WORKERS];
     for (int i = 0; i < n; i++)
         args[i] = (void *)(uintptr_t)(i % harts);
-    start_threads(t, n, pinned_worker, args);
-    join_threads(t, n, values);
+    test_start_threads(t, n, pinned_worker, args);
+    test_join_threads(t, n, values);
     for (int i = 0; i < n; i++) {
         if (values[i] == -1)
             test_fail("a thread could not pin itself to hart %d", i % harts);
@@ -433,7 +374,7 @@ static bool fp_regs_survive_yield(uint64_t pattern, int rm)
 static long fpu_worker(void *arg)
 {
     struct fpu_job *j = arg;
-    if (pin_self(fpu_hart) < 0)
+    if (test_pin_self(fpu_hart) < 0)
         return -1;
     set_rounding(j->rounding);
     double x = j->seed;
@@ -470,8 +411,8 @@ static void test_fpu(void)
     void *args[] = { &jobs[0], &jobs[1] };
     long values[2];
     fpu_hart = other_hart();
-    start_threads(t, 2, fpu_worker, args);
-    join_threads(t, 2, values);
+    test_start_threads(t, 2, fpu_worker, args);
+    test_join_threads(t, 2, values);
     for (int i = 0; i < 2; i++) {
         double want = fp_expected(&jobs[i]);
         if (values[i] == -1)
@@ -521,7 +462,7 @@ static void fp_round_trip(const uint64_t *there, const uint64_t *back, uint64_t 
 static void test_fpu_migrate(void)
 {
     int a = (int)sys_hart_self(), b = other_hart();
-    if (pin_self(a) < 0) {
+    if (test_pin_self(a) < 0) {
         test_fail("cannot pin to hart %d", a);
         return;
     }

@@ -244,7 +244,7 @@ static void test_coalesce(void)
     pin(0);
     struct uthread spinner, waiters[COALESCE_K];
     uthread_start(&spinner, co_spinner, NULL, UTHREAD_STACK_DEFAULT);
-    test_start_threads(waiters, COALESCE_K, co_waiter);
+    test_start_threads(waiters, COALESCE_K, co_waiter, NULL);
     // Every waiter blocked in notify_wait (it counted itself just before), the spinner on
     // hart 1 alone: the hart is busy, and each waiter outranks what it runs.
     uint64_t ready_by = time_now() + time_from_ms(2000);

@@ -108,11 +108,12 @@ long test_pin_self(int hart)
     return r;
 }
 
-int test_start_threads(struct uthread *t, int n, long (*fn)(void *))
+int test_start_threads(struct uthread *t, int n, long (*fn)(void *), void **args)
 {
     int started = 0;
     for (int i = 0; i < n; i++) {
-        long r = uthread_start(&t[i], fn, (void *)(uintptr_t)i, UTHREAD_STACK_DEFAULT);
+        void *arg = args ? args[i] : (void *)(uintptr_t)i;
+        long r = uthread_start(&t[i], fn, arg, UTHREAD_STACK_DEFAULT);
         if (r < 0) {
             test_fail("uthread_start: %s", abi_strerror(r));
             t[i].handle = 0;
@@ -126,9 +127,9 @@ int test_start_threads(struct uthread *t, int n, long (*fn)(void *))
 void test_join_threads(struct uthread *t, int n, long *values)
 {
     for (int i = 0; i < n; i++) {
-        long v = -999;
-        if (t[i].handle != 0 && uthread_join(&t[i], &v) < 0)
-            test_fail("sys_thread_join failed");
+        long v = -999, r = t[i].handle != 0 ? uthread_join(&t[i], &v) : 0;
+        if (r < 0)
+            test_fail("sys_thread_join: %s", abi_strerror(r));
         if (values)
             values[i] = v;
     }

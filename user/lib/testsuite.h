@@ -34,8 +34,11 @@
 //   test_nharts()                     harts the machine has (sys_stats)
 //   test_pin_self(hart)               pins the calling thread there (it moves at once);
 //                                     0, or a negative E_* (-1: it did not move)
-//   test_start_threads(t, n, fn)      n threads running fn(i); returns how many started
-//   test_join_threads(t, n, values)   joins them; values[i] gets each one's result
+//   test_start_threads(t, n, fn, args)  n threads running fn(args[i]), or fn(i) when args
+//                                     is NULL; returns how many started (a thread that
+//                                     did not has handle 0)
+//   test_join_threads(t, n, values)   joins them; values[i] (when values is not NULL)
+//                                     gets each one's result, -999 for one never started
 #pragma once
 
 #include <stdbool.h>
@@ -77,5 +80,5 @@ void test_expect_counts(const struct sys_stats *before, const char *what);
 
 int test_nharts(void);
 long test_pin_self(int hart);
-int test_start_threads(struct uthread *t, int n, long (*fn)(void *));
+int test_start_threads(struct uthread *t, int n, long (*fn)(void *), void **args);
 void test_join_threads(struct uthread *t, int n, long *values);
