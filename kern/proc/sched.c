@@ -483,9 +483,12 @@ static void idle_wait(struct hart *h, uint64_t seen)
 #endif
 }
 
+#define IDLE_RETRIES 8  // looks in a row while work shows that h could not take
+
 void sched_idle_loop(void)
 {
     struct hart *h = this_hart();
+    int retries = 0;
     assert(policy && h->noff == 0);
     for (;;) {
         // Off here, whatever the thread that switched to idle last had: the wait
@@ -498,10 +501,19 @@ void sched_idle_loop(void)
         h->idle_looks++;
         struct thread *next = pick_locked(h, NULL);
         if (!next) {
-            h->neglected_at_look = check && policy->neglected(h);
+            // A thread another hart was switching out (between its queue and the hart) is
+            // invisible to a steal, and back a moment later. If work h could take shows
+            // now, look again at once, a few times, rather than sleep until the tick: one
+            // look a tick, each meeting such a moment, left a hart idle for ticks.
+            bool neglected = policy->neglected(h);
+            if (neglected && ++retries < IDLE_RETRIES)
+                continue;
+            h->neglected_at_look = check && neglected;
+            retries = 0;
             idle_wait(h, seen);
             continue;
         }
+        retries = 0;
         switch_prepare(h, NULL, NULL);
         sched_switch_in(h, next);
         swtch(&h->idle, &next->context);
