@@ -46,7 +46,7 @@ static bool ipi;  // wakeup=ipi
 // ---- counters -------------------------------------------------------------------------
 
 struct ipi_counts {
-    uint64_t sent, coalesced, taken_resched;
+    uint64_t sent, coalesced;
 };
 
 static struct ipi_counts ipi_counts_now(void)
@@ -61,7 +61,6 @@ static struct ipi_counts ipi_counts_now(void)
         }
         c.sent += h.ipis_sent;
         c.coalesced += h.ipis_coalesced;
-        c.taken_resched += h.resched_ipis;
     }
     return c;
 }
