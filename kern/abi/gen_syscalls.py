@@ -7,9 +7,10 @@ from syscalls.list, so the three can never disagree.
 import re
 import sys
 
-LINE = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s*(@raw)?\s*$")
+LINE = re.compile(r"^(\d+)\s+(\w+)\((.*)\)\s*(@raw|@rpc)?\s*$")
 ARG = re.compile(r"^(.*?)(\w+)$")
 RAW = "raw"
+RPC = "rpc"  # dispatched by the trap entry itself (uservec.S), like @raw hand-stubbed
 
 
 def parse(text):
@@ -23,7 +24,7 @@ def parse(text):
             raise SystemExit(f"syscalls.list:{n}: cannot parse: {raw}")
         number, name, args = int(m.group(1)), m.group(2), m.group(3).strip()
         if m.group(4):  # registers in, registers out: see syscalls.list
-            calls.append((number, name, RAW))
+            calls.append((number, name, RAW if m.group(4) == "@raw" else RPC))
             continue
         params = []
         for a in (x.strip() for x in args.split(",") if x.strip()):
@@ -44,23 +45,27 @@ def kernel_type(ctype):
     return "uaddr_t" if "*" in ctype else ctype
 
 
-def raw_range(calls):
-    """(first, count) of the @raw calls, which must be numbered one after another: the
-    trap entry (kern/arch/uservec.S) tells them from the rest with one comparison."""
-    raw = sorted(number for number, _, params in calls if params == RAW)
+def raw_range(calls, kind=RAW):
+    """(first, count) of the @raw (or @rpc) calls, which must be numbered one after
+    another: the trap entry (kern/arch/uservec.S) tells them from the rest with one
+    comparison."""
+    raw = sorted(number for number, _, params in calls if params == kind)
     if raw and raw != list(range(raw[0], raw[0] + len(raw))):
-        raise SystemExit("syscalls.list: the @raw calls must have consecutive numbers")
+        raise SystemExit(f"syscalls.list: the @{kind} calls must have consecutive numbers")
     return (raw[0], len(raw)) if raw else (0, 0)
 
 
 def sysnum_h(calls):
     first, count = raw_range(calls)
+    rpc_first, rpc_count = raw_range(calls, RPC)
     out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
            "#pragma once", ""]
     out += [f"#define SYS_{name} {number}" for number, name, _ in calls]
     out += ["", f"#define SYS_COUNT {max(c[0] for c in calls) + 1}",
             f"#define SYS_RAW_FIRST {first}  // the @raw calls: SYS_RAW_FIRST ..",
-            f"#define SYS_RAW_COUNT {count}  // SYS_RAW_FIRST + SYS_RAW_COUNT - 1", ""]
+            f"#define SYS_RAW_COUNT {count}  // SYS_RAW_FIRST + SYS_RAW_COUNT - 1",
+            f"#define SYS_RPC_FIRST {rpc_first}  // the @rpc calls, likewise",
+            f"#define SYS_RPC_COUNT {rpc_count}", ""]
     return "\n".join(out)
 
 
@@ -71,6 +76,8 @@ def kernel_decls_h(calls):
            "typedef uint64_t uaddr_t;  // a user address: a number to check, never a pointer",
            ""]
     for number, name, params in calls:
+        if params == RPC:
+            continue  # no C entry point of that name: uservec.S takes them (ipc/rpc.h)
         if params == RAW:
             decl = "uint64_t *regs"
         else:
@@ -87,14 +94,15 @@ def kernel_table_c(calls):
            "// this file is built with -O2, which makes each wrapper a tail call.",
            '#include "proc/syscall.h"', ""]
     for number, name, params in calls:
-        if params == RAW:
+        if params in (RAW, RPC):
             continue  # called with the registers themselves: no wrapper
         casts = ", ".join(f"({kernel_type(t)})a{i}" for i, (t, _) in enumerate(params))
         args = ", ".join(f"uint64_t a{i}" for i in range(6))
         out += [f"static long call_{name}({args})", "{",
                 f"    return sys_{name}({casts});", "}", ""]
     out.append("const syscall_fn syscall_calls[SYS_COUNT] = {")
-    out += [f"    [SYS_{name}] = call_{name}," for _, name, params in calls if params != RAW]
+    out += [f"    [SYS_{name}] = call_{name}," for _, name, params in calls
+            if params not in (RAW, RPC)]
     out += ["};", "", "const syscall_raw_fn syscall_raw_calls[SYS_COUNT] = {"]
     out += [f"    [SYS_{name}] = sys_{name}," for _, name, params in calls if params == RAW]
     out += ["};", "", "const char *const syscall_names[SYS_COUNT] = {"]
@@ -111,8 +119,8 @@ def user_stubs_c(calls):
            "#include <shuttle/syscalls.h>", ""]
     temps = ["t0", "t1", "t2", "t3", "t4", "t5", "t6"]
     for number, name, params in calls:
-        if params == RAW:
-            continue  # written by hand in user/lib/ipc.S
+        if params in (RAW, RPC):
+            continue  # written by hand in user/lib/ipc.S and rpc_calls.S
         decl = ", ".join(f"{t} {n}" for t, n in params) or "void"
         used = max(len(params), 1)  # a0 carries the result even when no argument
         regs = [f'    register long a{i} asm("a{i}") = (long)({params[i][1]});'
@@ -139,8 +147,8 @@ def user_decls_h(calls):
            "#pragma once", "", "#include <stdint.h>", "#include <abi/types.h>",
            "#include <abi/errno.h>", "#include <abi/sysnum.h>", ""]
     for number, name, params in calls:
-        if params == RAW:
-            continue  # declared by user/lib/ipc.h with its own signature
+        if params in (RAW, RPC):
+            continue  # declared by user/lib/ipc.h and rpc.h with their own signatures
         decl = ", ".join(f"{t} {n}" for t, n in params) or "void"
         out.append(f"long sys_{name}({decl});")
     out.append("")

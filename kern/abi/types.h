@@ -85,8 +85,10 @@ struct hart_stats {
     uint64_t ipis_coalesced;      // IPIs it did not send: the target had one pending already
     uint64_t resched_ipis;        // IPIs it took that asked it to reschedule (wakeup=ipi)
     uint64_t wakeup_preemptions;  // ... after which its thread gave way to the one woken
+    uint64_t rpc_calls;           // RPC calls made on it (rpc_call that entered a server)
+    uint64_t rpc_slow;            // ... of those, the ones that took the slow path
 };
-_Static_assert(sizeof(struct hart_stats) == 152, "struct hart_stats is part of the ABI");
+_Static_assert(sizeof(struct hart_stats) == 168, "struct hart_stats is part of the ABI");
 
 // What proc_list fills in for each process. The pid is the kernel's: one number for a
 // process everywhere (ps, kill, harts, fault reports, the GDB helpers), never reused.
@@ -188,3 +190,20 @@ struct ipc_xfer {
     uint32_t pad;
 };
 _Static_assert(sizeof(struct ipc_xfer) == 56, "struct ipc_xfer is part of the ABI");
+
+// ---- migrating-thread RPC (kern/ipc/rpc.h) ---------------------------------------------
+//
+// rpc_register(ep, entry, stacks, n): the caller's process serves RPC on endpoint ep (a
+// handle with RIGHT_RECV) with n activations: activation i runs on the stack whose top is
+// stacks + (i + 1) * RPC_STACK_SIZE ([stacks, stacks + n * RPC_STACK_SIZE) page-aligned,
+// mapped writable). rpc_call(ep, w[4]) (RIGHT_SEND): the calling thread itself runs entry
+// in the server's address space, on a free activation's stack, with a0..a3 = the words
+// and a5 = the badge of the caller's handle; every other register 0. The entry ends with
+// rpc_return(w0..w3) (a0..a3): the caller resumes with a0 = 0 and a1..a4 = those words,
+// its callee-saved registers (s0-s11, sp, gp, tp and fs0-fs11) as they were.
+// Errors, in a0 for the caller: E_DEAD (the server is gone, or went while the call was in
+// it), E_FAULT (the entry faulted; the server lives on), E_LIMIT (nested too deep),
+// E_NOENT (nothing registered on ep).
+#define RPC_STACK_SIZE     8192  // bytes per activation stack
+#define RPC_ACTIVATIONS_MAX 32   // n per registration
+#define RPC_DEPTH_MAX      4     // calls a thread may be inside at once (A -> B -> C -> D -> E)

@@ -28,3 +28,8 @@
 #define TF_F         (TF_X + 32 * 8)
 #define TF_FCSR      (TF_F + 32 * 8)
 #define TF_REG(i)    (TF_X + 8 * (i))
+
+// struct rpc_frame (ipc/rpc_state.h): where uservec.S keeps a caller's s0-s11 and gp
+// during an RPC; checked in ipc/rpc.c.
+#define RPC_FRAME_S(i) (8 * (i))
+#define RPC_FRAME_GP   96

@@ -53,6 +53,8 @@ struct hart {
     uint64_t ipis_coalesced;      // IPIs it did not send: the target had one pending already
     uint64_t resched_ipis;        // IPIs taken that asked it to reschedule (wakeup=ipi)
     uint64_t wakeup_preemptions;  // ... after which its thread gave way to the one woken
+    uint64_t rpc_calls;           // RPC calls that entered a server here (ipc/rpc.c)
+    uint64_t rpc_slow;            // ... of those, the ones the slow path took
 
     // Written by other harts, with atomics (dev/ipi.c):
     uint32_t ipi_pending;  // why it was sent IPIs it has not taken yet (enum ipi_reason);

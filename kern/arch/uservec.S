@@ -13,6 +13,10 @@
 #   user's a0-a7 in registers, and on the way back every other caller-saved register is
 #   zeroed: a system call is a function call, whose stub (user/lib) declares them
 #   clobbered, and no kernel value leaks out through them. See syscall_entry (usertrap.c).
+# - the RPC calls (the @rpc ones): the short path's save, then the C half (ipc/rpc.c),
+#   which keeps s0-s11 and gp as they came (the calling convention); here they go into,
+#   or come back from, the thread's activation frame (ipc/rpc_state.h), with no trip
+#   through the trapframe.
 # - the IPC calls (the @raw ones of syscalls.list): every register but t0-t6 is saved,
 #   because the thread may block without kernel frames and resume from its trapframe
 #   alone (t0-t6 then come back as the trapframe last had them: the stub's to lose, and
@@ -65,10 +69,14 @@ uservec:
     addi    ra, a7, -SYS_RAW_FIRST
     sltiu   ra, ra, SYS_RAW_COUNT
     bnez    ra, ipc_full            # an IPC call
+    addi    ra, a7, -SYS_RPC_FIRST
+    sltiu   ra, ra, SYS_RPC_COUNT
+    bnez    ra, rpc_trap            # an RPC call or return
 
     # A system call that returns through C: syscall_entry(a0..a5, tf, number).
     mv      a6, sp
     call    syscall_entry           # returns the result in a0, with interrupts off
+syscall_ret:                        # a0 = the result, sp = tf, interrupts off
     csrw    sscratch, sp
     ld      ra, TF_SEPC(sp)
     csrw    sepc, ra
@@ -79,6 +87,64 @@ uservec:
     ld      tp, TF_REG(4)(sp)
     ld      sp, TF_REG(2)(sp)
     sret
+
+# rpc_call_enter / rpc_return_leave(a0..a5, tf) return a0 = the frame, or 0 with an
+# errno in a1 (then the way out is a system call's).
+rpc_trap:
+    mv      a6, sp
+    li      ra, SYS_rpc_call
+    bne     a7, ra, rpc_return_trap
+    call    rpc_call_enter
+    beqz    a0, rpc_failed
+    # The caller's s0-s11 and gp into the frame; then the entry, with the words in a0-a3,
+    # the badge in a5, its stack in sp and every other register 0: nothing of the caller's
+    # reaches the server.
+    .irp i, 0,1,2,3,4,5,6,7,8,9,10,11
+    sd      s\i, RPC_FRAME_S(\i)(a0)
+    .endr
+    sd      gp, RPC_FRAME_GP(a0)
+    csrw    sscratch, sp
+    ld      ra, TF_SEPC(sp)
+    csrw    sepc, ra
+    ld      a0, TF_REG(10)(sp)
+    ld      a1, TF_REG(11)(sp)
+    ld      a2, TF_REG(12)(sp)
+    ld      a3, TF_REG(13)(sp)
+    ld      a5, TF_REG(15)(sp)
+    .irp r, 1,3,4,5,6,7,8,9,14,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    li      x\r, 0
+    .endr
+    ld      sp, TF_REG(2)(sp)
+    sret
+
+rpc_return_trap:
+    call    rpc_return_leave
+    beqz    a0, rpc_failed
+    # The caller again: s0-s11 and gp from the frame; ra, sp, tp, its pc, the status (a0)
+    # and the words (a1-a4) from the trapframe; every other register 0.
+    .irp i, 0,1,2,3,4,5,6,7,8,9,10,11
+    ld      s\i, RPC_FRAME_S(\i)(a0)
+    .endr
+    ld      gp, RPC_FRAME_GP(a0)
+    csrw    sscratch, sp
+    ld      ra, TF_SEPC(sp)
+    csrw    sepc, ra
+    ld      a0, TF_REG(10)(sp)
+    ld      a1, TF_REG(11)(sp)
+    ld      a2, TF_REG(12)(sp)
+    ld      a3, TF_REG(13)(sp)
+    ld      a4, TF_REG(14)(sp)
+    .irp r, 5,6,7,15,16,17,28,29,30,31
+    li      x\r, 0
+    .endr
+    ld      ra, TF_REG(1)(sp)
+    ld      tp, TF_REG(4)(sp)
+    ld      sp, TF_REG(2)(sp)
+    sret
+
+rpc_failed:
+    mv      a0, a1
+    j       syscall_ret
 
 ipc_full:
     SAVE_FOR_CALL

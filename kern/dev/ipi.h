@@ -38,6 +38,8 @@ enum ipi_reason {
     IPI_CALL = 1 << 1,     // run the pending ipi_run_on_all() call
     IPI_RESCHED = 1 << 2,  // a thread was queued for it: look at the run queue (wakeup=ipi)
     IPI_TLB = 1 << 3,      // flush the TLB (h->tlb_asked says it is still to do)
+    IPI_KICK = 1 << 4,     // only make the thread running there enter the kernel, where
+                           // it sees it was killed (or that the server it runs in was)
 };
 
 void ipi_init(const struct platform *p, const char *want);

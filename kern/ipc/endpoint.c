@@ -10,8 +10,10 @@
 // block) or finds the thread blocked (and takes it out: ipc_abort).
 #include "ipc/endpoint.h"
 #include "ipc/badges.h"
+#include "ipc/rpc.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
+#include "lib/string.h"
 #include "mm/failalloc.h"
 #include "mm/uvm.h"
 #include "proc/process.h"
@@ -43,6 +45,7 @@ struct endpoint *endpoint_create(void)
         ep->messages = 0;
         ep->notices = ep->notices_tail = NO_NOTICE;
         ep->badge_records = 0;
+        memset(&ep->rpc, 0, sizeof ep->rpc);
         spin_unlock(&ep->lock);
         return ep;
     }
@@ -57,6 +60,7 @@ void endpoint_destroy(struct endpoint *ep)
     ep->closed = true;
     badge_notices_drop(ep);
     spin_unlock(&ep->lock);
+    rpc_endpoint_destroyed(ep);
     __atomic_store_n(&ep->in_use, 0, __ATOMIC_RELEASE);
 }
 
@@ -159,7 +163,7 @@ static long read_xfer(struct thread *me)
     uint64_t addr = me->ipc.xfer_addr;
     if (!addr)
         return 0;
-    if (copy_in(me->process, &me->ipc.x, addr, sizeof me->ipc.x))
+    if (copy_in(me->domain, &me->ipc.x, addr, sizeof me->ipc.x))
         return E_FAULT;
     return 0;
 }
@@ -178,7 +182,7 @@ static long prepare_send(struct thread *me, uint64_t badge)
         return 0;
     struct handle entry;
     err = (me->ipc.flags & IPC_MOVE ? handle_take : handle_lookup_copy)(
-        me->process, me->ipc.x.send_handle, KOBJ_NONE, RIGHT_TRANSFER, &me->ipc.send_obj, &entry);
+        me->domain, me->ipc.x.send_handle, KOBJ_NONE, RIGHT_TRANSFER, &me->ipc.send_obj, &entry);
     if (err)
         return err;
     me->ipc.send_rights = me->ipc.x.send_rights & entry.rights;
@@ -221,14 +225,14 @@ static struct outcome transfer(struct thread *from, struct thread *to, uint64_t 
             return o;
         }
         bool src_fault;
-        if (uvm_copy_between(to->process, to->ipc.x.recv_buf, from->process, from->ipc.x.send_buf,
+        if (uvm_copy_between(to->domain, to->ipc.x.recv_buf, from->domain, from->ipc.x.send_buf,
                              len, &src_fault)) {
             *(src_fault ? &o.sender : &o.receiver) = E_FAULT;
             return o;
         }
     }
     if (from->ipc.send_obj) {
-        long h = handle_install_badged(to->process, from->ipc.send_obj, from->ipc.send_rights,
+        long h = handle_install_badged(to->domain, from->ipc.send_obj, from->ipc.send_rights,
                                        from->ipc.send_badge, from->ipc.send_flags);
         if (h < 0) {
             o.sender = h;
@@ -642,6 +646,7 @@ static void receivers_changed(struct endpoint *ep, int delta)
     spin_lock(&ep->lock);
     ep->closed = true;
     badge_notices_drop(ep);
+    rpc_endpoint_closed(ep);
     struct thread *t;
     while ((t = ipc_queue_pop(ep)) != NULL) {
         sender_done(t);

@@ -43,6 +43,7 @@ struct endpoint {
     int notices_tail;             // ... and last, or NO_NOTICE
     uint32_t badge_records;       // of the badge table, its own (badges_lock)
     uint32_t in_use;              // atomic: the table slot is taken (a word: swaps need one)
+    struct rpc_server rpc;        // its RPC entry, if a server registered one (ipc/rpc.h)
 } __attribute__((aligned(128)));  // a power of two: the fast path checks a pointer is one
 
 void endpoint_init(void);

@@ -102,12 +102,12 @@ void ipc_fastpath_call(struct trapframe *tf)
     assert(h->noff == 0);  // no lock held: the two below are taken in order
     if ((TF_A(tf, IPC_REG_XFER) | TF_A(tf, IPC_REG_FLAGS)) || !h->ipc_fastpath)
         general(h, tf);
-    struct endpoint *ep = peek_endpoint(me->process, tf, RIGHT_SEND, &badge, &seq);
+    struct endpoint *ep = peek_endpoint(me->domain, tf, RIGHT_SEND, &badge, &seq);
     if (!ep)
         general(h, tf);
     spin_lock_fast(&ep->lock);
     struct thread *r = ep->head;
-    if (READ_ONCE(me->process->handle_seq) != seq || ep->state != EP_RECV || !may_run_here(h, r))
+    if (READ_ONCE(me->domain->handle_seq) != seq || ep->state != EP_RECV || !may_run_here(h, r))
         goto unlock_ep;
     spin_lock_fast(&me->lock);
     if (me->killed)
@@ -148,11 +148,11 @@ void ipc_fastpath_reply_recv(struct trapframe *tf)
     if ((TF_A(tf, IPC_REG_XFER) | TF_A(tf, IPC_REG_FLAGS)) || !h->ipc_fastpath || !caller ||
         !may_run_here(h, caller))
         general(h, tf);
-    struct endpoint *ep = peek_endpoint(me->process, tf, RIGHT_RECV, &badge, &seq);
+    struct endpoint *ep = peek_endpoint(me->domain, tf, RIGHT_RECV, &badge, &seq);
     if (!ep)
         general(h, tf);
     spin_lock_fast(&ep->lock);
-    if (READ_ONCE(me->process->handle_seq) != seq || ep->state == EP_SEND || ep->closed ||
+    if (READ_ONCE(me->domain->handle_seq) != seq || ep->state == EP_SEND || ep->closed ||
         ep->notices != NO_NOTICE)
         goto unlock_ep;
     spin_lock_fast(&caller->lock);

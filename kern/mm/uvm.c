@@ -351,6 +351,19 @@ static uint8_t *user_byte(struct process *p, uint64_t va, uint64_t need, uint64_
     return (uint8_t *)P2V(PTE_PA(*pte)) + va % PAGE_SIZE;
 }
 
+long uvm_check_access(struct process *p, uint64_t va, uint64_t len, uint64_t need)
+{
+    if (len == 0 || len > USER_MAX || va > USER_MAX - len)
+        return E_FAULT;
+    long err = 0;
+    spin_lock(&p->vm_lock);
+    for (uint64_t at = PAGE_ROUND_DOWN(va); at < va + len && !err; at += PAGE_SIZE)
+        if (!user_byte(p, at, need, (need & PTE_W) ? PTE_NO_WRITE : 0))
+            err = E_FAULT;
+    spin_unlock(&p->vm_lock);
+    return err;
+}
+
 // Copies len bytes between kernel buffer k and user address u, a page at a time.
 static long copy_user(struct process *p, uaddr_t u, void *k, uint64_t len, bool to_user,
                       uint64_t need)

@@ -46,6 +46,10 @@ long uvm_unmap(struct process *p, uint64_t va, uint64_t len);
 // for write on a page that must stay read-only.
 long uvm_protect(struct process *p, uint64_t va, uint64_t len, uint32_t prot);
 
+// 0 when every page of [va, va + len) is mapped user-accessible with all of need (PTE_W:
+// writable, and not a read-only region's page; PTE_X: executable), else E_FAULT.
+long uvm_check_access(struct process *p, uint64_t va, uint64_t len, uint64_t need);
+
 // Copies between kernel memory and p's user memory. 0 or E_FAULT.
 long copy_in(struct process *p, void *dst, uaddr_t src, uint64_t len);
 long copy_out(struct process *p, uaddr_t dst, const void *src, uint64_t len);

@@ -54,6 +54,8 @@ struct process *process_create(const char *name)
         p->fail_injected = injected;
         p->pagetable = p->root;  // its user half was emptied when the slot was last used
         p->harts_used = 0;
+        p->visitors = 0;
+        p->teardown_queued = false;
         spin_unlock(&p->lock);
         spin_unlock(&procs_lock);
         return p;
@@ -65,7 +67,7 @@ struct process *process_create(const char *name)
 struct process *process_current(void)
 {
     struct thread *t = thread_current();
-    return t ? t->process : NULL;
+    return t ? t->domain : NULL;
 }
 
 static void process_teardown(struct process *p);
@@ -77,6 +79,12 @@ static void process_teardown(struct process *p);
 
 static void queue_teardown(struct process *p)
 {
+    spin_lock(&p->lock);
+    bool queued = p->teardown_queued;  // a list link: on one queue, once, at a time
+    p->teardown_queued = true;
+    spin_unlock(&p->lock);
+    if (queued)
+        return;
     kobj_get(&p->obj);  // the queue's: it must not be destroyed before its teardown
     push_off();
     struct hart *h = this_hart();
@@ -95,6 +103,9 @@ bool process_reap_teardowns(void)
     pop_off();
     if (!p)
         return false;
+    spin_lock(&p->lock);
+    p->teardown_queued = false;
+    spin_unlock(&p->lock);
     process_teardown(p);
     kobj_put(&p->obj);
     return true;
@@ -123,13 +134,20 @@ void process_abandon(struct process *p)
         process_exit_all(p, EXIT_KILLED);
 }
 
-// The last thread is gone: free memory and handles now, keep the status.
+// Nothing runs in p any more: free memory and handles now, keep the status. Not yet
+// while a thread of another process runs in it through RPC (a visitor): the last one to
+// leave queues the teardown (process_unvisit).
 static void process_teardown(struct process *p)
 {
     // Once only: a kill can race with the last thread's exit or with destroy.
     spin_lock(&p->lock);
-    bool first = !p->torn_down;
-    p->torn_down = true;
+    // exiting (or live_threads, for a process that never ran) was written before
+    // visitors is read here; a visitor adds itself before it reads exiting: one of the
+    // two sees the other (SEQ_CST).
+    bool empty = p->live_threads == 0 && __atomic_load_n(&p->visitors, __ATOMIC_SEQ_CST) == 0;
+    bool first = empty && !p->torn_down;
+    if (first)
+        p->torn_down = true;
     spin_unlock(&p->lock);
     if (!first)
         return;
@@ -143,6 +161,21 @@ static void process_teardown(struct process *p)
     p->state = P_ZOMBIE;
     thread_wakeup(&p->waiters, &p->lock);
     spin_unlock(&p->lock);
+}
+
+bool process_visit(struct process *p)
+{
+    __atomic_add_fetch(&p->visitors, 1, __ATOMIC_SEQ_CST);
+    if (!READ_ONCE(p->exiting))
+        return true;
+    process_unvisit(p);
+    return false;
+}
+
+void process_unvisit(struct process *p)
+{
+    if (__atomic_sub_fetch(&p->visitors, 1, __ATOMIC_SEQ_CST) == 0 && READ_ONCE(p->exiting))
+        queue_teardown(p);  // kobj_reap() runs it, which checks live_threads
 }
 
 void process_thread_exited(struct process *p)

@@ -42,13 +42,17 @@ struct process {
     struct spinlock vm_lock;  // guards the user half of pagetable (mm/uvm.c)
 
     uint64_t harts_used;            // atomic: harts that may hold its TLB entries
-    struct process *teardown_next;  // on a hart's queue of teardowns (process.c)
+    uint32_t visitors;              // atomic: threads of other processes inside it (RPC,
+                                    // ipc/rpc.h): it is not torn down while there are any
+    bool teardown_queued;           // p->lock: on a hart's queue of teardowns ...
+    struct process *teardown_next;  // ... linked here (process.c)
 };
 
 void process_init(void);
 // A new empty process (no memory, no threads) with one reference, or NULL.
 struct process *process_create(const char *name);
-// The process the calling thread runs in (NULL for a kernel thread).
+// The process the calling thread runs in (NULL for a kernel thread): its domain, which
+// is its home process except inside an RPC (ipc/rpc.h), where it is the server.
 struct process *process_current(void);
 // Ends the process: every thread leaves at its next kernel boundary (one that never ran a
 // thread is torn down by kobj_reap() soon after). The first call's status wins.
@@ -58,6 +62,11 @@ void process_abandon(struct process *p);
 // Runs one queued teardown (a process that never ran, ended); false when there is none.
 // For kobj_reap(): caller holds no lock.
 bool process_reap_teardowns(void);
+// A thread of another process enters p (an RPC into it): true, or false when p is
+// exiting (then nothing was counted). process_unvisit: it left; the last one to leave an
+// exiting process queues its teardown.
+bool process_visit(struct process *p);
+void process_unvisit(struct process *p);
 // Called by each user thread as it exits; the last one tears the process down.
 void process_thread_exited(struct process *p);
 // Waits for p to become a zombie and returns its status (or E_DEAD when the waiter

@@ -201,7 +201,7 @@ ALWAYS_INLINE uint64_t sched_fp_state(struct hart *h, struct thread *t)
 ALWAYS_INLINE void sched_switch_in_user(struct hart *h, struct thread *t)
 {
     sched_switch_in_common(h, t);
-    sched_load_address_space(h, t->process);
+    sched_load_address_space(h, t->domain);
     t->tf->kernel_tp = (uint64_t)h;
     uint64_t s = r_sstatus(), fs = sched_fp_state(h, t);
     if ((s & SSTATUS_FS) != fs)
@@ -213,7 +213,7 @@ ALWAYS_INLINE void sched_switch_in(struct hart *h, struct thread *t)
     sched_switch_in_common(h, t);
     if (!t->process)
         return;
-    sched_load_address_space(h, t->process);
+    sched_load_address_space(h, t->domain);
     t->tf->kernel_tp = (uint64_t)h;
     w_sstatus((r_sstatus() & ~(SSTATUS_SPP | SSTATUS_FS)) | SSTATUS_SPIE | sched_fp_state(h, t));
 }

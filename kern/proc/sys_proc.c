@@ -10,6 +10,7 @@
 #include "proc/process.h"
 #include "proc/sched.h"
 #include "proc/syscall.h"
+#include "ipc/rpc.h"
 #include "proc/thread.h"
 
 // The process a handle names, with a reference the caller puts (process_put).
@@ -47,6 +48,9 @@ static long get_thread(handle_t h, uint32_t rights, struct thread **out)
 
 long sys_thread_exit(long value)
 {
+    struct thread *t = thread_current();
+    if (t->rpc.depth)
+        rpc_unwind(t, E_FAULT);  // a server's entry cannot end its caller's thread
     thread_exit(value);
 }
 
@@ -141,7 +145,10 @@ long sys_hart_self(void)
 
 long sys_process_exit(int status)
 {
+    struct thread *t = thread_current();
     process_exit_all(process_current(), status);
+    if (t->rpc.depth)
+        rpc_unwind(t, E_DEAD);  // a server's entry ended its server: the call goes with it
     thread_exit(status);
 }
 
@@ -300,6 +307,8 @@ long sys_hart_stats(int index, uaddr_t out)
         .ipis_coalesced = READ_ONCE(h->ipis_coalesced),
         .resched_ipis = READ_ONCE(h->resched_ipis),
         .wakeup_preemptions = READ_ONCE(h->wakeup_preemptions),
+        .rpc_calls = READ_ONCE(h->rpc_calls),
+        .rpc_slow = READ_ONCE(h->rpc_slow),
     };
     // A racy look at another hart: the thread may change, but threads are never
     // freed while they run, so the pointer stays valid while we read it.

@@ -2,6 +2,7 @@
 // wait queues for every kind of waiting that keeps kernel frames (IPC blocks without
 // them: ipc/endpoint.c).
 #include "proc/thread.h"
+#include "dev/ipi.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
 #include "mm/failalloc.h"
@@ -69,6 +70,7 @@ static struct thread *thread_alloc(const char *name, int priority, uint64_t affi
         *(uint64_t *)stack = KSTACK_CANARY;
         t->tf = NULL;
         t->process = NULL;
+        t->domain = NULL;
         t->fn = NULL;
         t->arg = NULL;
         str_copy(t->name, name, sizeof t->name);
@@ -86,6 +88,9 @@ static struct thread *thread_alloc(const char *name, int priority, uint64_t affi
         t->last_hart = NULL;
         t->fp_hart = NULL;
         memset(&t->ipc, 0, sizeof t->ipc);
+        t->rpc.depth = 0;
+        t->rpc.wait_next = NULL;
+        t->rpc.wq.head = NULL;
         memset(&t->context, 0, sizeof t->context);
         t->context.ra = (uint64_t)thread_start;
         t->context.sp = (uint64_t)t->kstack + KSTACK_SIZE;
@@ -133,6 +138,7 @@ struct thread *thread_create_user(struct process *p, uint64_t pc, uint64_t sp, u
     }
     kobj_get(&p->obj);
     t->process = p;
+    t->domain = p;
     t->tf = (struct trapframe *)(t->kstack + KSTACK_SIZE - sizeof(struct trapframe));
     memset(t->tf, 0, sizeof *t->tf);
     t->tf->sepc = pc;
@@ -146,7 +152,7 @@ struct thread *thread_create_user(struct process *p, uint64_t pc, uint64_t sp, u
 void thread_exit(long value)
 {
     struct thread *t = thread_current();
-    assert(t);
+    assert(t && t->rpc.depth == 0);  // a thread in an RPC leaves it first (ipc/rpc.h)
     ipc_thread_exit(t);  // a caller still owed a reply gets E_DEAD
     if (t->process)
         process_thread_exited(t->process);
@@ -198,6 +204,7 @@ void thread_destroy(struct thread *t)
     t->kstack = NULL;
     t->tf = NULL;
     t->process = NULL;
+    t->domain = NULL;
     spin_lock(&threads_lock);
     spin_lock(&t->lock);
     t->state = T_UNUSED;
@@ -282,23 +289,33 @@ bool thread_killed(struct thread *t)
     return t && READ_ONCE(t->killed);
 }
 
-// Marks t killed and gets it moving: a sleeper wakes, a thread blocked in IPC leaves
-// it; a running one notices at its next kernel boundary.
+// Makes t leave what it is doing because p is ending, and gets it moving: a sleeper
+// wakes, a thread blocked in IPC leaves it, one running on another hart is interrupted
+// (it notices at its next kernel boundary, as one running here does).
+//
+// Which p it is decides what t leaves. Its home (depth 0): t is killed. The server it is
+// in now (an RPC, depth > 0): the call unwinds to its caller with E_DEAD (user_return).
+// Its home while it is in a server: nothing yet. It dies when its call returns (the
+// return sees the home exiting), never in the middle of the server's work.
 static void kill_thread(struct thread *t, struct process *p)
 {
     spin_lock(&t->lock);
-    bool alive = t->process == p && t->state != T_UNUSED && t->state != T_ZOMBIE;
-    if (alive)
+    bool alive = t->state != T_UNUSED && t->state != T_ZOMBIE;
+    bool leave = alive && (t->rpc.depth ? t->domain == p : t->process == p);
+    if (leave)
         t->killed = true;
     // Killed first, state after, with a full fence between: the IPC fast path blocks a
     // thread without its lock, writing the state first and reading killed after; so one
     // of the two sees the other (ipc/fastpath.c).
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    bool blocked = alive && t->state == T_BLOCKED;
-    if (alive && t->state == T_SLEEPING) {
+    bool blocked = leave && t->state == T_BLOCKED;
+    if (leave && t->state == T_SLEEPING) {
         sched_cancel_sleep(t);
         sched_wake(t);  // it leaves its wait queue itself (thread_sleep_on)
     }
+    struct hart *there = t->last_hart;
+    if (leave && t->state == T_RUNNING && there != this_hart() && there->current == t)
+        ipi_send(there, IPI_KICK);
     spin_unlock(&t->lock);
     if (blocked)
         ipc_abort(t);  // takes the endpoint's lock, which comes before t->lock
@@ -308,7 +325,7 @@ void thread_kill_process(struct process *p)
 {
     for (int i = 0; i < NTHREAD; i++) {
         struct thread *t = &threads[i];
-        if (READ_ONCE(t->process) == p)
+        if (READ_ONCE(t->process) == p || READ_ONCE(t->domain) == p)
             kill_thread(t, p);
     }
 }

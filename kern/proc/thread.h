@@ -46,6 +46,8 @@ struct waitq {
     struct thread *head;
 };
 
+#include "ipc/rpc_state.h"
+
 struct thread {
     struct kobject obj;
     struct spinlock lock;
@@ -72,12 +74,16 @@ struct thread {
     struct context context;   // saved by swtch() when it is not running
     uint8_t *kstack;          // KSTACK_SIZE bytes
     struct trapframe *tf;     // user threads: at the top of kstack
-    struct process *process;  // NULL for kernel threads; holds a reference
+    struct process *process;  // home: NULL for kernel threads; holds a reference
+    struct process *domain;   // the process whose address space and handles it uses now:
+                              // process, or the server of an RPC it is in (rpc.depth > 0;
+                              // the frame's endpoint pins it). Changes under t->lock
     void (*fn)(void *arg);
     void *arg;
     int id;
     char name[16];
     struct ipc_state ipc;    // message passing (ipc/ipc_state.h says who guards what)
+    struct rpc_state rpc;    // migrating-thread RPC (ipc/rpc_state.h)
     struct hart *last_hart;  // where it ran last
     uint64_t harts_run_on;   // bit i set: it has run on harts[i]
     struct hart *fp_hart;    // the hart whose f registers held its user FP values last

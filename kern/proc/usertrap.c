@@ -6,6 +6,7 @@
 // an interrupt, the first floating-point instruction since the thread came to this hart,
 // or a fault, which kills the process. Both of the last leave through user_return().
 #include "proc/usertrap.h"
+#include "ipc/rpc.h"
 #include "arch/hart.h"
 #include "arch/trap.h"
 #include "dev/timer.h"
@@ -62,6 +63,8 @@ static bool fault_report_allowed(uint32_t *dropped)
 
 static void kill_for_fault(struct thread *t, uint64_t scause)
 {
+    if (t->rpc.depth)
+        rpc_fault(t, scause);  // in a server's entry: the call fails, the server lives on
     struct process *p = t->process;
     uint32_t dropped;
     if (fault_report_allowed(&dropped)) {
@@ -101,14 +104,25 @@ void user_syscall(struct trapframe *tf)
 }
 
 // What a system call leaves to do on its way out, with interrupts off: objects to
-// destroy, or a kill (a process that exits kills its threads).
+// destroy, or a kill (a process that exits kills its threads; a server that ends
+// unwinds the RPCs inside it).
 __attribute__((noinline)) static void syscall_exit_work(void)
 {
+    struct thread *t = thread_current();
     intr_on();
     kobj_reap();
-    if (thread_killed(thread_current()))
+    if (thread_killed(t)) {
+        if (t->rpc.depth)
+            rpc_unwind(t, E_DEAD);
         thread_exit(0);
+    }
     intr_off();
+}
+
+void syscall_exit_checks(void)
+{
+    if (thread_current()->killed | kobj_reap_pending())
+        syscall_exit_work();
 }
 
 long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
@@ -121,8 +135,7 @@ long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t 
     intr_on();
     long result = call(a0, a1, a2, a3, a4, a5);
     intr_off();
-    if (thread_current()->killed | kobj_reap_pending())
-        syscall_exit_work();
+    syscall_exit_checks();
     return result;
 }
 
@@ -132,8 +145,13 @@ void user_return(void)
     intr_on();
     if (kobj_reap_pending())
         kobj_reap();
-    if (thread_killed(t) || READ_ONCE(t->process->exiting))
+    if (t->rpc.depth) {
+        // In a server: it leaves it when killed there or when the server ends.
+        if (thread_killed(t) || READ_ONCE(t->domain->exiting))
+            rpc_unwind(t, E_DEAD);
+    } else if (thread_killed(t) || READ_ONCE(t->process->exiting)) {
         thread_exit(0);
+    }
     intr_off();
     // sstatus is ready: SPP = 0 (to user mode) and SPIE = 1 (interrupts on there) since
     // the trap from user mode, or since the switch that brought the thread here.

@@ -13,4 +13,7 @@
 void user_trap(struct trapframe *tf);
 __attribute__((noreturn)) void user_syscall(struct trapframe *tf);
 __attribute__((noreturn)) void user_return(void);
+// The end of every system call that returns through C, interrupts off: reaps objects,
+// and ends a killed thread (or its RPC: ipc/rpc.h), which then does not return.
+void syscall_exit_checks(void);
 __attribute__((noreturn)) void userret(struct trapframe *tf);
