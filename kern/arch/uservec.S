@@ -88,17 +88,26 @@ syscall_ret:                        # a0 = the result, sp = tf, interrupts off
     ld      sp, TF_REG(2)(sp)
     sret
 
-# rpc_call_enter / rpc_return_leave(a0..a5, tf) return a0 = the frame, or 0 with an
-# errno in a1 (then the way out is a system call's).
+# The RPC calls (ipc/rpc.h): the fast half, then the slow half when the fast one gives
+# up; either returns the frame, or 0 with the result in tf's a0 (then the way out is a
+# system call's).
 rpc_trap:
-    mv      a6, sp
     li      ra, SYS_rpc_call
     bne     a7, ra, rpc_return_trap
-    call    rpc_call_enter
+    sd      a0, TF_REG(15)(sp)      # the handle, for the slow half (a5's slot)
+    sd      a1, TF_REG(10)(sp)      # the words, where the entry finds them (a0-a3)
+    sd      a2, TF_REG(11)(sp)
+    sd      a3, TF_REG(12)(sp)
+    sd      a4, TF_REG(13)(sp)
+    mv      a1, sp
+    call    rpc_call_fast           # (handle, tf)
+    bnez    a0, 1f
+    mv      a0, sp
+    call    rpc_call_slow           # (tf)
     beqz    a0, rpc_failed
-    # The caller's s0-s11 and gp into the frame; then the entry, with the words in a0-a3,
-    # the badge in a5, its stack in sp and every other register 0: nothing of the caller's
-    # reaches the server.
+1:  # The caller's s0-s11 and gp into the frame; then the entry, with the words in a0-a3,
+    # the badge in a5, its stack in sp and every other register 0: nothing of the
+    # caller's reaches the server.
     .irp i, 0,1,2,3,4,5,6,7,8,9,10,11
     sd      s\i, RPC_FRAME_S(\i)(a0)
     .endr
@@ -118,9 +127,17 @@ rpc_trap:
     sret
 
 rpc_return_trap:
-    call    rpc_return_leave
-    beqz    a0, rpc_failed
-    # The caller again: s0-s11 and gp from the frame; ra, sp, tp, its pc, the status (a0)
+    sd      a0, TF_REG(11)(sp)      # the words, where the caller finds them (a1-a4)
+    sd      a1, TF_REG(12)(sp)
+    sd      a2, TF_REG(13)(sp)
+    sd      a3, TF_REG(14)(sp)
+    mv      a0, sp
+    call    rpc_return_fast         # (tf): the frame | what is left to do, or 0
+    beqz    a0, 2f
+    andi    ra, a0, 7
+    beqz    ra, 1f
+    call    rpc_return_finish
+1:  # The caller again: s0-s11 and gp from the frame; ra, sp, tp, its pc, the status (a0)
     # and the words (a1-a4) from the trapframe; every other register 0.
     .irp i, 0,1,2,3,4,5,6,7,8,9,10,11
     ld      s\i, RPC_FRAME_S(\i)(a0)
@@ -141,9 +158,12 @@ rpc_return_trap:
     ld      tp, TF_REG(4)(sp)
     ld      sp, TF_REG(2)(sp)
     sret
+2:  mv      a0, sp
+    call    rpc_return_slow         # (tf): only when not in a call (else user_return)
+    j       rpc_failed
 
 rpc_failed:
-    mv      a0, a1
+    ld      a0, TF_REG(10)(sp)
     j       syscall_ret
 
 ipc_full:

@@ -82,7 +82,7 @@ void rpc_endpoint_closed(struct endpoint *ep)
 // ---- activations -----------------------------------------------------------------------
 
 // The lowest free activation, taken; -1 when none is.
-static int take_activation(struct rpc_server *s)
+ALWAYS_INLINE int take_activation(struct rpc_server *s)
 {
     uint32_t free = __atomic_load_n(&s->free, __ATOMIC_RELAXED);
     while (free) {
@@ -108,7 +108,7 @@ static void wake_first_waiter(struct endpoint *ep)
 // The activation is free again. The bit is set before the queue is looked at, and a
 // caller joins the queue before it looks at the bits (both SEQ_CST): a caller about to
 // sleep either sees the bit or is seen here and woken.
-static void give_back_activation(struct endpoint *ep, int a)
+ALWAYS_INLINE void give_back_activation(struct endpoint *ep, int a)
 {
     __atomic_fetch_or(&ep->rpc.free, 1u << a, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST))
@@ -201,10 +201,11 @@ static void fp_unpark(struct hart *h, struct thread *me, struct rpc_frame *f, st
 // ---- entering and leaving ----------------------------------------------------------------
 
 // Enters ep's server on activation a (taken; the caller's reference to ep goes to the
-// frame): pushes the frame and points tf at the entry. E_DEAD when the server is exiting
-// or this thread was killed; then a and the reference are given back. Interrupts off.
-static long enter(struct hart *h, struct thread *me, struct endpoint *ep, int a, uint64_t badge,
-                  struct trapframe *tf, struct rpc_frame **out)
+// frame): pushes the frame, tf becomes the entry's (its words are there already). NULL
+// when the server is exiting or this thread was killed (then a and the reference are
+// given back). Interrupts off.
+ALWAYS_INLINE struct rpc_frame *enter(struct hart *h, struct thread *me, struct endpoint *ep,
+                                      int a, uint64_t badge, struct trapframe *tf)
 {
     struct rpc_server *s = &ep->rpc;
     struct process *server = s->server;
@@ -227,7 +228,7 @@ static long enter(struct hart *h, struct thread *me, struct endpoint *ep, int a,
     f->ra = tf->x[1];
     f->sp = TF_SP(tf);
     f->tp = tf->x[4];
-    f->pc = tf->sepc;
+    f->pc = tf->sepc + 4;  // past the ecall
     f->fp_saved = false;
     if (me->fp_hart)
         fp_park(h, me, f, tf);
@@ -236,17 +237,16 @@ static long enter(struct hart *h, struct thread *me, struct endpoint *ep, int a,
     TF_SP(tf) = s->stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
     TF_A(tf, 5) = badge;
     h->rpc_calls++;
-    *out = f;
-    return 0;
+    return f;
 dead:
     give_back_activation(ep, a);
     kobj_put(&ep->obj);
-    return E_DEAD;
+    return NULL;
 }
 
 // Pops the top frame: the caller's domain again, the activation free. The frame stays
 // readable until this thread pushes another. Interrupts off.
-static struct rpc_frame *leave(struct hart *h, struct thread *me, struct trapframe *tf)
+ALWAYS_INLINE struct rpc_frame *leave(struct hart *h, struct thread *me, struct trapframe *tf)
 {
     struct rpc_frame *f = &me->rpc.frames[me->rpc.depth - 1];
     struct process *server = me->domain;
@@ -259,7 +259,7 @@ static struct rpc_frame *leave(struct hart *h, struct thread *me, struct trapfra
     // came meanwhile waited (kill_thread): the home's exiting says so (user_return).
     me->killed = false;
     spin_unlock_fast(&me->lock);
-    if (f->fp_saved || me->fp_hart)
+    if (f->fp_saved | (me->fp_hart != NULL))
         fp_unpark(h, me, f, tf);
     sched_load_address_space(h, f->domain);
     process_unvisit(server);  // last: from here the server may be torn down
@@ -304,47 +304,28 @@ void rpc_fault(struct thread *me, uint64_t scause)
 }
 
 // ---- the calls ------------------------------------------------------------------------------
+//
+// Each call has a fast half and a slow half (arch/uservec.S calls the slow one when the
+// fast one gives up). The fast halves call no function at all: a leaf needs none of the
+// registers a call makes it save, which in a debug build is a third of its cost. So they
+// take nothing they might have to give back through a call: what they hold when they
+// give up, they leave in the trapframe's spare slots for the slow half to give back, and
+// what a return leaves to do (wake a queued caller, reap) is flagged in the low bits of
+// the frame it returns, for rpc_return_finish.
 
-static struct rpc_go failed(long err)
-{
-    syscall_exit_checks();  // a kill or an object to reap, as every system call does
-    return (struct rpc_go){ NULL, err };
-}
+// What rpc_call_fast holds when it gives up (trapframe slots the entry never reads).
+#define HELD_EP         4  // a reference to this endpoint, or 0
+#define HELD_ACTIVATION 6  // an activation of it + 1, or 0
+#define HELD_VISIT      7  // 1: counted as a visitor of its server
+#define CALL_HANDLE     5  // where uservec.S put the handle called
 
-// Everything the fast path left: the precise error, a wait for an activation.
-static struct rpc_go call_slow(struct hart *h, struct thread *me, handle_t handle,
-                               struct trapframe *tf)
+ALWAYS_INLINE struct rpc_frame *give_up(struct trapframe *tf, struct endpoint *ep, int a,
+                                        int visited)
 {
-    if (me->rpc.depth >= RPC_DEPTH_MAX)
-        return failed(E_LIMIT);
-    struct kobject *o;
-    struct handle entry;
-    intr_on();
-    long err = handle_lookup_entry(me->domain, handle, KOBJ_ENDPOINT, RIGHT_SEND, &o, &entry);
-    intr_off();
-    if (err)
-        return failed(err);
-    struct endpoint *ep = (struct endpoint *)o;
-    int a = -1;
-    if (!__atomic_load_n(&ep->rpc.entry, __ATOMIC_ACQUIRE))
-        err = E_NOENT;
-    else if (READ_ONCE(ep->closed))
-        err = E_DEAD;
-    else if (__atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST) ||
-             (a = take_activation(&ep->rpc)) < 0) {
-        intr_on();
-        err = wait_for_activation(me, ep, &a);
-        intr_off();
-    }
-    struct rpc_frame *f = NULL;
-    if (err)
-        kobj_put(o);
-    else
-        err = enter(this_hart(), me, ep, a, entry.badge, tf, &f);  // may have moved hart
-    if (err)
-        return failed(err);
-    this_hart()->rpc_slow++;
-    return (struct rpc_go){ f, 0 };
+    TF_A(tf, HELD_EP) = (uint64_t)ep;
+    TF_A(tf, HELD_ACTIVATION) = (uint64_t)(a + 1);
+    TF_A(tf, HELD_VISIT) = (uint64_t)visited;
+    return NULL;
 }
 
 // A reference to o unless it is being destroyed (refs 0).
@@ -359,68 +340,188 @@ ALWAYS_INLINE bool kobj_tryget(struct kobject *o)
     return false;
 }
 
-struct rpc_go rpc_call_enter(uint64_t handle, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3,
-                             uint64_t unused, struct trapframe *tf)
+// The common call: the handle names an endpoint I may send on with a server registered,
+// an activation free and nobody queued, the server not exiting, no FP state, no lock
+// contended. The words are in tf's a0-a3 already (uservec.S).
+struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
 {
+    handle_t handle = (handle_t)handle_reg;  // cut to 32 bits, as every call's handle is
     struct hart *h = this_hart();
     struct thread *me = h->current;
     struct process *dom = me->domain;
-    struct rpc_go go = { NULL, 0 };
     struct handle e;
     uint32_t seq;
-    tf->sepc += 4;  // past the ecall
-    // The words go where the entry finds them (a0-a3); the caller keeps none of its own
-    // argument registers across the call, so on any way back these are simply lost.
-    TF_A(tf, 0) = w0;
-    TF_A(tf, 1) = w1;
-    TF_A(tf, 2) = w2;
-    TF_A(tf, 3) = w3;
-    // The handle names an endpoint I may send on, still (the count unchanged after the
-    // reference is taken: endpoint_in_table's slot cannot have changed hands under it).
+    int depth = me->rpc.depth;
     struct endpoint *ep;
-    int a;
-    if (me->rpc.depth >= RPC_DEPTH_MAX || !process_handle_peek(dom, (handle_t)handle, &e, &seq) ||
+    if (depth >= RPC_DEPTH_MAX || me->fp_hart || !process_handle_peek(dom, handle, &e, &seq) ||
         !(e.rights & RIGHT_SEND) || !(ep = endpoint_in_table(e.obj)))
-        return call_slow(h, me, (handle_t)handle, tf);
-    if (!kobj_tryget(&ep->obj))
-        return call_slow(h, me, (handle_t)handle, tf);
-    if (READ_ONCE(dom->handle_seq) != seq || !__atomic_load_n(&ep->rpc.entry, __ATOMIC_ACQUIRE) ||
-        READ_ONCE(ep->closed) || __atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST) ||
-        (a = take_activation(&ep->rpc)) < 0) {
-        kobj_put(&ep->obj);
-        return call_slow(h, me, (handle_t)handle, tf);
+        return give_up(tf, NULL, -1, 0);
+    // Nobody queued for an activation (relaxed: a caller that barges past one just
+    // queued is unfair once, not wrong: give_back_activation wakes the queue).
+    uint64_t entry = __atomic_load_n(&ep->rpc.entry, __ATOMIC_ACQUIRE);
+    struct process *server = ep->rpc.server;
+    if (!entry || READ_ONCE(ep->closed) | (READ_ONCE(ep->rpc.waiting) != 0) ||
+        READ_ONCE(server->exiting) || !kobj_tryget(&ep->obj))
+        return give_up(tf, NULL, -1, 0);
+    // The count unchanged after the reference is taken: the handle still names ep (its
+    // table slot cannot have changed hands under a handle that holds it).
+    int a;
+    if (READ_ONCE(dom->handle_seq) != seq || (a = take_activation(&ep->rpc)) < 0)
+        return give_up(tf, ep, -1, 0);
+    if (__atomic_exchange_n(&me->lock.locked, 1, __ATOMIC_ACQUIRE))
+        return give_up(tf, ep, a, 0);
+    me->lock.owner = h;
+    __atomic_add_fetch(&server->visitors, 1, __ATOMIC_SEQ_CST);  // process_visit's order
+    // Under my lock, as a kill reads depth and domain: a kill of my home that came first
+    // ends the call (slowly); one of the server that comes later finds me inside it.
+    if (me->killed | READ_ONCE(server->exiting)) {
+        spin_unlock_fast(&me->lock);
+        return give_up(tf, ep, a, 1);
     }
-    go.error = enter(h, me, ep, a, e.badge, tf, &go.frame);
-    return go.error ? failed(go.error) : go;
+    struct rpc_frame *f = &me->rpc.frames[depth];
+    me->rpc.depth = depth + 1;
+    f->domain = dom;
+    me->domain = server;
+    spin_unlock_fast(&me->lock);
+    f->ep = ep;
+    f->activation = a;
+    f->ra = tf->x[1];
+    f->sp = TF_SP(tf);
+    f->tp = tf->x[4];
+    f->pc = tf->sepc + 4;  // past the ecall
+    f->fp_saved = false;
+    sched_load_address_space(h, server);
+    tf->sepc = entry;
+    TF_SP(tf) = ep->rpc.stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
+    TF_A(tf, 5) = e.badge;
+    h->rpc_calls++;
+    return f;
 }
 
-struct rpc_go rpc_return_leave(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t unused4,
-                               uint64_t unused5, struct trapframe *tf)
+// The call fails with err, returned as a system call's result (in tf's a0).
+static struct rpc_frame *failed(struct trapframe *tf, long err)
+{
+    tf->sepc += 4;  // past the ecall
+    TF_A(tf, 0) = (uint64_t)err;
+    syscall_exit_checks();  // a kill or an object to reap, as every system call does
+    return NULL;
+}
+
+// Everything the fast half left: the precise error, a wait for an activation.
+struct rpc_frame *rpc_call_slow(struct trapframe *tf)
+{
+    struct thread *me = thread_current();
+    struct endpoint *held = (struct endpoint *)TF_A(tf, HELD_EP);
+    if (held) {  // give back what the fast half held, then start again
+        if (TF_A(tf, HELD_VISIT))
+            process_unvisit(held->rpc.server);
+        if (TF_A(tf, HELD_ACTIVATION))
+            give_back_activation(held, (int)TF_A(tf, HELD_ACTIVATION) - 1);
+        kobj_put(&held->obj);
+    }
+    if (me->rpc.depth >= RPC_DEPTH_MAX)
+        return failed(tf, E_LIMIT);
+    struct kobject *o;
+    struct handle entry;
+    intr_on();
+    long err = handle_lookup_entry(me->domain, (handle_t)TF_A(tf, CALL_HANDLE), KOBJ_ENDPOINT,
+                                   RIGHT_SEND, &o, &entry);
+    intr_off();
+    if (err)
+        return failed(tf, err);
+    struct endpoint *ep = (struct endpoint *)o;
+    int a = -1;
+    if (!__atomic_load_n(&ep->rpc.entry, __ATOMIC_ACQUIRE))
+        err = E_NOENT;
+    else if (READ_ONCE(ep->closed))
+        err = E_DEAD;
+    else if (__atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST) ||
+             (a = take_activation(&ep->rpc)) < 0) {
+        intr_on();
+        err = wait_for_activation(me, ep, &a);
+        intr_off();
+    }
+    if (err) {
+        kobj_put(o);
+        return failed(tf, err);
+    }
+    struct hart *h = this_hart();  // maybe another than at the trap, after a wait
+    struct rpc_frame *f = enter(h, me, ep, a, entry.badge, tf);
+    if (!f)
+        return failed(tf, E_DEAD);
+    h->rpc_slow++;
+    return f;
+}
+
+// What rpc_return_fast leaves to do, in the low bits of the frame it returns.
+#define AFTER_WAKE  1  // a caller is queued for an activation: wake it
+#define AFTER_GONE  2  // the last visitor left an exiting server: its teardown
+#define AFTER_PUT   4  // the endpoint's last reference went
+#define AFTER_MASK  7
+_Static_assert(_Alignof(struct rpc_frame) > AFTER_MASK, "the low bits of a frame are free");
+
+// The common return: no FP state, no message owed, the caller's domain not ending.
+// The words are in tf's a1-a4 already (uservec.S).
+uint64_t rpc_return_fast(struct trapframe *tf)
 {
     struct hart *h = this_hart();
     struct thread *me = h->current;
-    tf->sepc += 4;
-    if (me->rpc.depth == 0)
-        return failed(E_PERM);  // not inside a call: nothing to return from
-    struct rpc_frame *f = leave(h, me, tf);
+    int depth = me->rpc.depth;
+    if (depth == 0)
+        return 0;
+    struct rpc_frame *f = &me->rpc.frames[depth - 1];
+    struct process *server = me->domain, *caller = f->domain;
+    struct endpoint *ep = f->ep;
+    if (((uintptr_t)me->ipc.reply_to | (uintptr_t)me->fp_hart) ||
+        READ_ONCE(caller->exiting) ||
+        __atomic_exchange_n(&me->lock.locked, 1, __ATOMIC_ACQUIRE))
+        return 0;
+    me->lock.owner = h;
+    me->rpc.depth = depth - 1;
+    me->domain = caller;
+    me->killed = false;  // as leave() says
+    spin_unlock_fast(&me->lock);
+    sched_load_address_space(h, caller);
+    uint64_t after = 0;
+    if (__atomic_sub_fetch(&server->visitors, 1, __ATOMIC_SEQ_CST) == 0 &&
+        READ_ONCE(server->exiting))
+        after |= AFTER_GONE;
+    __atomic_fetch_or(&ep->rpc.free, 1u << f->activation, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST))
+        after |= AFTER_WAKE;
+    if (__atomic_fetch_sub(&ep->obj.refs, 1, __ATOMIC_ACQ_REL) <= 1)
+        after |= AFTER_PUT;
     tf->x[1] = f->ra;
     TF_SP(tf) = f->sp;
     tf->x[4] = f->tp;
     tf->sepc = f->pc;
     TF_A(tf, 0) = 0;
-    TF_A(tf, 1) = w0;
-    TF_A(tf, 2) = w1;
-    TF_A(tf, 3) = w2;
-    TF_A(tf, 4) = w3;
-    // Back in a domain that is ending (the home: this thread dies; a server: unwind
-    // further), or with objects to reap: the slow way out, with the whole register set.
-    if (READ_ONCE(me->domain->exiting) | kobj_reap_pending()) {
-        frame_to_trapframe(f, tf, 0);
-        TF_A(tf, 1) = w0;
-        TF_A(tf, 2) = w1;
-        TF_A(tf, 3) = w2;
-        TF_A(tf, 4) = w3;
-        user_return();
-    }
-    return (struct rpc_go){ f, 0 };
+    return (uint64_t)f | after;
+}
+
+struct rpc_frame *rpc_return_finish(uint64_t frame_and_after)
+{
+    struct rpc_frame *f = (struct rpc_frame *)(frame_and_after & ~(uint64_t)AFTER_MASK);
+    struct endpoint *ep = f->ep;  // queued for kobj_reap at most: still here
+    if (frame_and_after & AFTER_WAKE)
+        wake_first_waiter(ep);
+    if (frame_and_after & AFTER_GONE)
+        process_visitors_gone(ep->rpc.server);
+    if (frame_and_after & AFTER_PUT)
+        kobj_put_last(&ep->obj, 1);
+    return f;
+}
+
+struct rpc_frame *rpc_return_slow(struct trapframe *tf)
+{
+    struct hart *h = this_hart();
+    struct thread *me = h->current;
+    if (me->rpc.depth == 0)
+        return failed(tf, E_PERM);  // not inside a call: nothing to return from
+    uint64_t words[4] = { TF_A(tf, 1), TF_A(tf, 2), TF_A(tf, 3), TF_A(tf, 4) };
+    struct rpc_frame *f = leave(h, me, tf);
+    frame_to_trapframe(f, tf, 0);
+    for (int i = 0; i < 4; i++)
+        TF_A(tf, 1 + i) = words[i];
+    user_return();  // unwinds further, or ends the thread, when its domain is ending
 }

@@ -28,11 +28,12 @@
 // (process_visit).
 //
 // The trap entry (arch/uservec.S) takes SYS_rpc_call and SYS_rpc_return itself, before
-// any other system call, and calls the two functions below with interrupts off. They
-// return the frame the assembly saves the caller's s0-s11 and gp into (rpc_call) or
-// restores them from (rpc_return), with the rest of the registers in the trapframe; or
-// frame NULL and the error to return as a system call does. The unusual cases leave
-// through the slow path (user_return) and never come back.
+// any other system call, and calls the functions below with interrupts off: the fast
+// half, then the slow half when the fast one gives up (NULL). They return the frame the
+// assembly saves the caller's s0-s11 and gp into (rpc_call) or restores them from
+// (rpc_return), with the rest of the registers in the trapframe; or NULL, with the error
+// in the trapframe's a0, to return as a system call does. The unusual cases leave
+// through user_return and never come back.
 #pragma once
 
 #include "arch/trapframe.h"
@@ -41,15 +42,12 @@
 
 struct endpoint;
 
-struct rpc_go {
-    struct rpc_frame *frame;  // NULL: failed, with error
-    long error;
-};
-
-struct rpc_go rpc_call_enter(uint64_t endpoint, uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3,
-                             uint64_t unused, struct trapframe *tf);
-struct rpc_go rpc_return_leave(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t unused4,
-                               uint64_t unused5, struct trapframe *tf);
+struct rpc_frame *rpc_call_fast(uint64_t endpoint, struct trapframe *tf);
+struct rpc_frame *rpc_call_slow(struct trapframe *tf);
+// The frame, with what is left to do in its low bits (then rpc_return_finish does it).
+uint64_t rpc_return_fast(struct trapframe *tf);
+struct rpc_frame *rpc_return_finish(uint64_t frame_and_after);
+struct rpc_frame *rpc_return_slow(struct trapframe *tf);
 
 // From user_return and the syscall exit: t (depth > 0) must leave the server it is in
 // (it was killed there, or the server is exiting). Its call returns err; never returns.

@@ -163,19 +163,9 @@ static void process_teardown(struct process *p)
     spin_unlock(&p->lock);
 }
 
-bool process_visit(struct process *p)
+void process_visitors_gone(struct process *p)
 {
-    __atomic_add_fetch(&p->visitors, 1, __ATOMIC_SEQ_CST);
-    if (!READ_ONCE(p->exiting))
-        return true;
-    process_unvisit(p);
-    return false;
-}
-
-void process_unvisit(struct process *p)
-{
-    if (__atomic_sub_fetch(&p->visitors, 1, __ATOMIC_SEQ_CST) == 0 && READ_ONCE(p->exiting))
-        queue_teardown(p);  // kobj_reap() runs it, which checks live_threads
+    queue_teardown(p);  // kobj_reap() runs it, which checks live_threads
 }
 
 void process_thread_exited(struct process *p)

@@ -65,8 +65,21 @@ bool process_reap_teardowns(void);
 // A thread of another process enters p (an RPC into it): true, or false when p is
 // exiting (then nothing was counted). process_unvisit: it left; the last one to leave an
 // exiting process queues its teardown.
-bool process_visit(struct process *p);
-void process_unvisit(struct process *p);
+void process_visitors_gone(struct process *p);
+ALWAYS_INLINE bool process_visit(struct process *p)
+{
+    __atomic_add_fetch(&p->visitors, 1, __ATOMIC_SEQ_CST);
+    if (!READ_ONCE(p->exiting))
+        return true;
+    if (__atomic_sub_fetch(&p->visitors, 1, __ATOMIC_SEQ_CST) == 0)
+        process_visitors_gone(p);
+    return false;
+}
+ALWAYS_INLINE void process_unvisit(struct process *p)
+{
+    if (__atomic_sub_fetch(&p->visitors, 1, __ATOMIC_SEQ_CST) == 0 && READ_ONCE(p->exiting))
+        process_visitors_gone(p);
+}
 // Called by each user thread as it exits; the last one tears the process down.
 void process_thread_exited(struct process *p);
 // Waits for p to become a zombie and returns its status (or E_DEAD when the waiter

@@ -1,12 +1,13 @@
 // ipcbench: what the basic operations cost, in guest instructions: a null system call, a
 // null IPC round trip (ipc_call to another process, ipc_reply_recv back) with client and
-// server on the same hart and on two harts, a one-byte ping-pong through two pipes
-// between two processes (through fs), and a timer tick with nothing to wake.
+// server on the same hart and on two harts, the same null round trip as a migrating-thread
+// RPC (rpc_call into that process, rpc_return back), a one-byte ping-pong through two
+// pipes between two processes (through fs), and a timer tick with nothing to wake.
 //
 //   ipcbench [N] [bench=LIST]     the client: N operations per measurement (default 1000);
 //                                 LIST picks measurements (default all): syscall, same,
-//                                 cross, pipe, tick; other words with '=' (init passes the
-//                                 boot arguments) are ignored
+//                                 cross, rpc, pipe, tick; other words with '=' (init passes
+//                                 the boot arguments) are ignored
 //   ipcbench server NAME          the IPC server it starts (through pm) for itself
 //   ipcbench echo N               the pipe's far end: copies N bytes, one at a time, from
 //                                 its stdin to its stdout
@@ -30,6 +31,10 @@
 //              for a wakeup. With wakeup=tick a thread made runnable for an idle hart runs
 //              at that hart's next tick, so this is about a tick (10 ms, 10,000,000) per
 //              round trip: the latency of the baseline wakeup, which IPIs (lab 4) remove;
+//   RPC:       the client's own thread runs the server's entry: the path of one thread, on
+//              one hart, wherever the server's own threads run (measured with them on
+//              the client's hart and, with two harts, on the other: the same count says
+//              no hart hop happened; the kernel's counters say no IPI and no switch);
 //   pipe:      the one-byte round trip of two processes and fs (four requests to fs);
 //              boot with one hart for the figure "on one hart";
 //   tick:      a busy loop of known length (2 instructions a turn) runs across many
@@ -44,6 +49,7 @@
 #include "ipc.h"
 #include "ns.h"
 #include "pm.h"
+#include "rpc.h"
 #include "ulib.h"
 
 #define WARMUP     100
@@ -83,10 +89,18 @@ static uint64_t serve_one(const struct ipc_msg *m)
     }
 }
 
+// The RPC entry: a null call answers 0, like the message server.
+static void rpc_null(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t badge)
+{
+    rpc_return(0, 0, 0, 0);
+}
+
 static int server(const char *name)
 {
     long ep = sys_endpoint_create();
-    long err = ep < 0 ? ep : ns_register(name, (handle_t)ep);
+    long err = ep < 0 ? ep : rpc_serve((handle_t)ep, rpc_null, 2);
+    if (err == 0)
+        err = ns_register(name, (handle_t)ep);
     if (err < 0) {
         printf("ipcbench server: cannot offer %s: %s\n", name, abi_strerror(err));
         return 1;
@@ -159,6 +173,64 @@ static long measure_ipc(handle_t ep, int c, int s, int n, uint64_t *per_trip)
     uint64_t after = instret();
     *per_trip = per_op(before, after, (uint64_t)n);
     return err;
+}
+
+// n null RPC round trips; 0 or the first error.
+static long rpc_round_trips(handle_t ep, int n)
+{
+    uint64_t w[4] = { 0 };
+    for (int i = 0; i < n; i++) {
+        long err = rpc_call(ep, w);
+        if (err < 0)
+            return err;
+    }
+    return 0;
+}
+
+static struct hart_stats hart_stats_of(int hart)
+{
+    struct hart_stats st;
+    memset(&st, 0, sizeof st);
+    sys_hart_stats(hart, &st);
+    return st;
+}
+
+// Instructions per RPC round trip, client pinned to hart 0 and the server's own thread
+// to hart s; the client's hart's context switches and IPIs meanwhile in *switches, *ipis.
+static long measure_rpc(handle_t ep, int s, int n, uint64_t *per_trip, uint64_t *switches,
+                        uint64_t *ipis)
+{
+    long err = pin_self(0);
+    if (err == 0)
+        err = request(ep, BENCH_PIN, (uint64_t)s);
+    if (err == 0)
+        err = rpc_round_trips(ep, WARMUP);
+    struct hart_stats a = hart_stats_of(0);
+    uint64_t before = instret();
+    profile_begin();
+    if (err == 0)
+        err = rpc_round_trips(ep, n);
+    profile_end();
+    uint64_t after = instret();
+    struct hart_stats b = hart_stats_of(0);
+    *per_trip = per_op(before, after, (uint64_t)n);
+    *switches = b.context_switches - a.context_switches;
+    *ipis = b.ipis_sent - a.ipis_sent;
+    return err;
+}
+
+static int print_rpc(handle_t ep, int s, int n)
+{
+    uint64_t per_trip, switches, ipis;
+    long err = measure_rpc(ep, s, n, &per_trip, &switches, &ipis);
+    if (err < 0) {
+        printf("ipcbench: RPC measurement failed: %s\n", abi_strerror(err));
+        return 1;
+    }
+    printf("ipcbench: %s RPC round trip: %lu instructions (client on hart 0, the server's "
+           "thread on hart %d; %lu context switches, %lu IPIs)\n", s == 0 ? "same-hart" : "cross-hart",
+           (unsigned long)per_trip, s, (unsigned long)switches, (unsigned long)ipis);
+    return 0;
 }
 
 // The null system call: one that does nothing but return a number.
@@ -289,7 +361,7 @@ static long start_server(handle_t *ep)
     return pid;
 }
 
-static int measure_ipcs(int n, int harts, bool same, bool cross)
+static int measure_ipcs(int n, int harts, bool same, bool cross, bool rpc)
 {
     handle_t ep;
     long pid = start_server(&ep);
@@ -319,6 +391,10 @@ static int measure_ipcs(int n, int harts, bool same, bool cross)
                    (unsigned long)per_trip);
         }
     }
+    if (rpc && status == 0)
+        status |= print_rpc(ep, 0, n);
+    if (rpc && status == 0 && harts >= 2)
+        status |= print_rpc(ep, 1, n);
     int server_status = -1;
     if (request(ep, BENCH_EXIT, 0) < 0)
         pm_kill(pid);
@@ -354,8 +430,9 @@ static int client(int n, const char *list)
     int status = 0;
     if (wanted(list, "syscall"))
         measure_syscall(n);
-    if (wanted(list, "same") || wanted(list, "cross"))
-        status |= measure_ipcs(n, (int)st.nharts, wanted(list, "same"), wanted(list, "cross"));
+    if (wanted(list, "same") || wanted(list, "cross") || wanted(list, "rpc"))
+        status |= measure_ipcs(n, (int)st.nharts, wanted(list, "same"), wanted(list, "cross"),
+                               wanted(list, "rpc"));
     if (wanted(list, "pipe"))
         status |= measure_pipe(n);
     if (wanted(list, "tick"))

@@ -70,15 +70,19 @@ static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t ba
     switch (op) {
     case OP_ECHO:
         rpc_return(a + 1, b, c, badge);
+        break;
     case OP_SLEEP:
         sys_sleep(a * MS);
         rpc_return(__atomic_add_fetch(&completions, 1, __ATOMIC_SEQ_CST), 0, 0, 0);
+        break;
     case OP_SPIN:
         for (;;)
             __atomic_add_fetch(&inside, 0, __ATOMIC_RELAXED);
+        break;
     case OP_HANG:
         for (;;)
             sys_sleep(1000 * MS);
+        break;
     case OP_FAULT:
         *(volatile uint64_t *)0 = op;
         break;
@@ -87,14 +91,17 @@ static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t ba
         sys_sleep(a * MS);
         __atomic_sub_fetch(&inside, 1, __ATOMIC_SEQ_CST);
         rpc_return(__atomic_load_n(&inside_max, __ATOMIC_SEQ_CST), 0, 0, 0);
+        break;
     case OP_STATS:
         rpc_return(__atomic_load_n(&completions, __ATOMIC_SEQ_CST),
                    __atomic_load_n(&inside_max, __ATOMIC_SEQ_CST), 0, 0);
+        break;
     case OP_NEXT: {
         w[0] = a;
         w[1] = b;
         long err = rpc_call(next_ep, w);
         rpc_return((uint64_t)err, w[0], w[1], 0);
+        break;
     }
     case OP_RECURSE: {
         w[0] = OP_RECURSE;
@@ -103,6 +110,7 @@ static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t ba
         if (err < 0)
             rpc_return(a, (uint64_t)err, 0, 0);  // as deep as it goes: this one's depth
         rpc_return(w[0], w[1], 0, 0);
+        break;
     }
     case OP_FP:
         fp_op();
@@ -111,7 +119,7 @@ static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t ba
         sys_process_exit(0);
         break;
     }
-    rpc_return(~0ULL, 0, 0, 0);
+    rpc_return(~0ULL, 0, 0, 0);  // not reached but for an unknown op: all ones
 }
 
 static int child_main(int argc, char *argv[])
