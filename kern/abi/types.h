@@ -196,14 +196,21 @@ _Static_assert(sizeof(struct ipc_xfer) == 56, "struct ipc_xfer is part of the AB
 // rpc_register(ep, entry, stacks, n): the caller's process serves RPC on endpoint ep (a
 // handle with RIGHT_RECV) with n activations: activation i runs on the stack whose top is
 // stacks + (i + 1) * RPC_STACK_SIZE ([stacks, stacks + n * RPC_STACK_SIZE) page-aligned,
-// mapped writable). rpc_call(ep, w[4]) (RIGHT_SEND): the calling thread itself runs entry
-// in the server's address space, on a free activation's stack, with a0..a3 = the words
-// and a5 = the badge of the caller's handle; every other register 0. The entry ends with
-// rpc_return(w0..w3) (a0..a3): the caller resumes with a0 = 0 and a1..a4 = those words,
-// its callee-saved registers (s0-s11, sp, gp, tp and fs0-fs11) as they were.
+// mapped writable). rpc_call(ep, w[4], window, window_len) (RIGHT_SEND; the words in
+// a1..a4, the window in a5, a6): the calling thread itself runs entry in the server's
+// address space, on a free activation's stack, with a0..a3 = the words and a5 = the badge
+// of the caller's handle; every other register 0. The entry ends with rpc_return(w0..w3)
+// (a0..a3): the caller resumes with a0 = 0 and a1..a4 = those words, its callee-saved
+// registers (s0-s11, sp, gp, tp and fs0-fs11) as they were. The window is the one part of
+// the caller's memory the entry may reach, through rpc_copy(offset, buf, len, direction):
+// RPC_COPY_IN copies window[offset, offset + len) to buf in the server, RPC_COPY_OUT
+// buf to the window (E_RANGE outside the window, E_FAULT where it is not mapped so,
+// E_PERM outside a call).
 // Errors, in a0 for the caller: E_DEAD (the server is gone, or went while the call was in
 // it), E_FAULT (the entry faulted; the server lives on), E_LIMIT (nested too deep),
 // E_NOENT (nothing registered on ep).
-#define RPC_STACK_SIZE     8192  // bytes per activation stack
+#define RPC_STACK_SIZE     16384  // bytes per activation stack
+#define RPC_COPY_IN        1      // rpc_copy: from the caller's window
+#define RPC_COPY_OUT       2      // rpc_copy: to the caller's window
 #define RPC_ACTIVATIONS_MAX 32   // n per registration
 #define RPC_DEPTH_MAX      4     // calls a thread may be inside at once (A -> B -> C -> D -> E)

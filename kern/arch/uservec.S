@@ -94,7 +94,9 @@ syscall_ret:                        # a0 = the result, sp = tf, interrupts off
 rpc_trap:
     li      ra, SYS_rpc_call
     bne     a7, ra, rpc_return_trap
-    sd      a0, TF_REG(15)(sp)      # the handle, for the slow half (a5's slot)
+    sd      a0, TF_REG(5)(sp)       # the handle and the window, for the C halves
+    sd      a5, TF_REG(6)(sp)       # (t0-t2's slots: t registers start 0 in the entry)
+    sd      a6, TF_REG(7)(sp)
     sd      a1, TF_REG(10)(sp)      # the words, where the entry finds them (a0-a3)
     sd      a2, TF_REG(11)(sp)
     sd      a3, TF_REG(12)(sp)

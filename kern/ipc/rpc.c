@@ -22,6 +22,12 @@ _Static_assert(offsetof(struct rpc_frame, s) == RPC_FRAME_S(0), "uservec.S");
 _Static_assert(offsetof(struct rpc_frame, gp) == RPC_FRAME_GP, "uservec.S");
 _Static_assert(RPC_ACTIVATIONS_MAX <= 32, "activations are the bits of a uint32_t");
 
+// Trapframe slots (registers x[i]) the entry never reads, where uservec.S passes what
+// rpc_call has besides the words.
+#define CALL_HANDLE     5  // t0: the handle called
+#define CALL_WINDOW     6  // t1, t2: the caller's window
+#define CALL_WINDOW_LEN 7
+
 // ---- registration --------------------------------------------------------------------
 
 long sys_rpc_register(handle_t endpoint, uint64_t entry, uint64_t stacks, uint64_t n)
@@ -50,6 +56,7 @@ long sys_rpc_register(handle_t endpoint, uint64_t entry, uint64_t stacks, uint64
         s->server = p;
         s->stacks = stacks;
         s->n = (uint32_t)n;
+        s->orphaned = false;
         __atomic_store_n(&s->free, (uint32_t)((1ULL << n) - 1), __ATOMIC_RELAXED);
         __atomic_store_n(&s->entry, entry, __ATOMIC_RELEASE);  // last: the fast path reads it first
     }
@@ -72,11 +79,52 @@ void rpc_endpoint_destroyed(struct endpoint *ep)
         kobj_put(&server->obj);
 }
 
+void rpc_server_gone(struct process *p)
+{
+    // Nothing runs in p any more (its teardown): no frame is inside it. Its endpoints
+    // may outlive it (init keeps a server's endpoint across restarts): they take a new
+    // registration, from the next incarnation.
+    for (int i = 0; i < NENDPOINT; i++) {
+        struct endpoint *ep = &endpoints[i];
+        if (READ_ONCE(ep->rpc.server) != p)
+            continue;
+        spin_lock(&ep->lock);
+        bool ours = ep->rpc.entry && ep->rpc.server == p;
+        if (ours) {
+            ep->rpc.entry = 0;
+            ep->rpc.server = NULL;
+            ep->rpc.orphaned = true;
+            rpc_endpoint_closed(ep);  // the queue sees no entry: E_DEAD
+        }
+        spin_unlock(&ep->lock);
+        if (ours)
+            kobj_put(&p->obj);
+    }
+}
+
 void rpc_endpoint_closed(struct endpoint *ep)
 {
     assert(holding(&ep->lock));
     for (struct thread *t = ep->rpc.head; t; t = t->rpc.wait_next)
         thread_wakeup(&t->rpc.wq, &ep->lock);  // each sees ep->closed
+}
+
+long sys_rpc_copy(uint64_t offset, uaddr_t buf, uint64_t len, uint32_t direction)
+{
+    struct thread *me = thread_current();
+    if (direction != RPC_COPY_IN && direction != RPC_COPY_OUT)
+        return E_INVAL;
+    if (me->rpc.depth == 0)
+        return E_PERM;  // no caller, no window
+    const struct rpc_frame *f = &me->rpc.frames[me->rpc.depth - 1];
+    if (len > f->window_len || offset > f->window_len - len)
+        return E_RANGE;
+    if (len == 0)
+        return 0;
+    bool src_fault;
+    if (direction == RPC_COPY_IN)
+        return uvm_copy_between(me->domain, buf, f->domain, f->window + offset, len, &src_fault);
+    return uvm_copy_between(f->domain, f->window + offset, me->domain, buf, len, &src_fault);
 }
 
 // ---- activations -----------------------------------------------------------------------
@@ -143,8 +191,8 @@ static long wait_for_activation(struct thread *me, struct endpoint *ep, int *a)
     s->tail = me;
     __atomic_add_fetch(&s->waiting, 1, __ATOMIC_SEQ_CST);
     for (;;) {
-        if (ep->closed || thread_killed(me)) {
-            err = E_DEAD;
+        if (ep->closed || !s->entry || thread_killed(me)) {
+            err = E_DEAD;  // closed, or its server ended (rpc_server_gone)
             break;
         }
         if (s->head == me && (*a = take_activation(s)) >= 0)
@@ -225,6 +273,8 @@ ALWAYS_INLINE struct rpc_frame *enter(struct hart *h, struct thread *me, struct 
     spin_unlock_fast(&me->lock);
     f->ep = ep;
     f->activation = a;
+    f->window = tf->x[CALL_WINDOW];
+    f->window_len = tf->x[CALL_WINDOW_LEN];
     f->ra = tf->x[1];
     f->sp = TF_SP(tf);
     f->tp = tf->x[4];
@@ -313,18 +363,17 @@ void rpc_fault(struct thread *me, uint64_t scause)
 // what a return leaves to do (wake a queued caller, reap) is flagged in the low bits of
 // the frame it returns, for rpc_return_finish.
 
-// What rpc_call_fast holds when it gives up (trapframe slots the entry never reads).
-#define HELD_EP         4  // a reference to this endpoint, or 0
-#define HELD_ACTIVATION 6  // an activation of it + 1, or 0
-#define HELD_VISIT      7  // 1: counted as a visitor of its server
-#define CALL_HANDLE     5  // where uservec.S put the handle called
+// What rpc_call_fast holds when it gives up: more trapframe slots the entry never reads.
+#define HELD_EP         28  // t3: a reference to this endpoint, or 0
+#define HELD_ACTIVATION 29  // t4: an activation of it + 1, or 0
+#define HELD_VISIT      30  // t5: 1: counted as a visitor of its server
 
 ALWAYS_INLINE struct rpc_frame *give_up(struct trapframe *tf, struct endpoint *ep, int a,
                                         int visited)
 {
-    TF_A(tf, HELD_EP) = (uint64_t)ep;
-    TF_A(tf, HELD_ACTIVATION) = (uint64_t)(a + 1);
-    TF_A(tf, HELD_VISIT) = (uint64_t)visited;
+    tf->x[HELD_EP] = (uint64_t)ep;
+    tf->x[HELD_ACTIVATION] = (uint64_t)(a + 1);
+    tf->x[HELD_VISIT] = (uint64_t)visited;
     return NULL;
 }
 
@@ -385,6 +434,8 @@ struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
     spin_unlock_fast(&me->lock);
     f->ep = ep;
     f->activation = a;
+    f->window = tf->x[CALL_WINDOW];
+    f->window_len = tf->x[CALL_WINDOW_LEN];
     f->ra = tf->x[1];
     f->sp = TF_SP(tf);
     f->tp = tf->x[4];
@@ -411,12 +462,12 @@ static struct rpc_frame *failed(struct trapframe *tf, long err)
 struct rpc_frame *rpc_call_slow(struct trapframe *tf)
 {
     struct thread *me = thread_current();
-    struct endpoint *held = (struct endpoint *)TF_A(tf, HELD_EP);
+    struct endpoint *held = (struct endpoint *)tf->x[HELD_EP];
     if (held) {  // give back what the fast half held, then start again
-        if (TF_A(tf, HELD_VISIT))
+        if (tf->x[HELD_VISIT])
             process_unvisit(held->rpc.server);
-        if (TF_A(tf, HELD_ACTIVATION))
-            give_back_activation(held, (int)TF_A(tf, HELD_ACTIVATION) - 1);
+        if (tf->x[HELD_ACTIVATION])
+            give_back_activation(held, (int)tf->x[HELD_ACTIVATION] - 1);
         kobj_put(&held->obj);
     }
     if (me->rpc.depth >= RPC_DEPTH_MAX)
@@ -424,7 +475,7 @@ struct rpc_frame *rpc_call_slow(struct trapframe *tf)
     struct kobject *o;
     struct handle entry;
     intr_on();
-    long err = handle_lookup_entry(me->domain, (handle_t)TF_A(tf, CALL_HANDLE), KOBJ_ENDPOINT,
+    long err = handle_lookup_entry(me->domain, (handle_t)tf->x[CALL_HANDLE], KOBJ_ENDPOINT,
                                    RIGHT_SEND, &o, &entry);
     intr_off();
     if (err)
@@ -432,7 +483,7 @@ struct rpc_frame *rpc_call_slow(struct trapframe *tf)
     struct endpoint *ep = (struct endpoint *)o;
     int a = -1;
     if (!__atomic_load_n(&ep->rpc.entry, __ATOMIC_ACQUIRE))
-        err = E_NOENT;
+        err = READ_ONCE(ep->rpc.orphaned) ? E_DEAD : E_NOENT;
     else if (READ_ONCE(ep->closed))
         err = E_DEAD;
     else if (__atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST) ||

@@ -56,6 +56,9 @@ __attribute__((noreturn)) void rpc_unwind(struct thread *t, long err);
 // returns E_FAULT. Never returns.
 __attribute__((noreturn)) void rpc_fault(struct thread *t, uint64_t scause);
 
+// p's teardown: the endpoints it registered take a new registration (a restarted server
+// serves the same endpoint), and callers queued on them get E_DEAD.
+void rpc_server_gone(struct process *p);
 // The endpoint closed (its last receive handle went): waiting callers get E_DEAD. Caller
 // holds ep->lock.
 void rpc_endpoint_closed(struct endpoint *ep);

@@ -7,8 +7,8 @@
 // activation it took. Frames nest (A calls B, whose entry calls C) up to RPC_DEPTH_MAX:
 //
 //     t->domain = C ------------------------------+   running C's entry, on C's stack
-//     frames[1]: in B: s0-s11 gp ra sp tp pc  ep(C) activation
-//     frames[0]: in A: s0-s11 gp ra sp tp pc  ep(B) activation
+//     frames[1]: in B: s0-s11 gp ra sp tp pc  ep(C) activation window
+//     frames[0]: in A: s0-s11 gp ra sp tp pc  ep(B) activation window
 //     t->process = A (home: accounting and kill follow it; depth 0 runs here)
 //
 // Only the thread itself pushes and pops its frames. depth changes under t->lock, which
@@ -34,6 +34,7 @@ struct rpc_frame {
     struct endpoint *ep;         // the endpoint called (a reference: its activations)
     struct process *domain;      // the caller's domain, to return to
     int activation;              // the one taken on ep
+    uint64_t window, window_len; // the part of the caller's memory rpc_copy may reach
     bool fp_saved;               // the caller had FP state: fs0-fs11 and fcsr below
     uint64_t fs[12], fcsr;
 };
@@ -54,6 +55,8 @@ struct rpc_server {
     uint64_t stacks;           // activation i's stack top: stacks + (i+1) * RPC_STACK_SIZE
     struct process *server;    // the registering process (a reference, until destroy)
     uint32_t n;                // activations
+    bool orphaned;             // the server that registered ended: calls get E_DEAD, not
+                               // E_NOENT, until a new incarnation registers
     uint32_t free;             // atomic: bit i set when activation i is free
     uint32_t waiting;          // atomic: callers queued for an activation
     struct thread *head, *tail;  // those callers, first come first served

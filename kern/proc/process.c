@@ -1,5 +1,6 @@
 // Processes (see process.h).
 #include "proc/process.h"
+#include "ipc/rpc.h"
 #include "dev/ipi.h"
 #include "abi/errno.h"
 #include "lib/assert.h"
@@ -151,6 +152,7 @@ static void process_teardown(struct process *p)
     spin_unlock(&p->lock);
     if (!first)
         return;
+    rpc_server_gone(p);
     handle_close_all(p);
     spin_lock(&p->vm_lock);
     pagetable_t pt = p->pagetable;

@@ -33,6 +33,7 @@ enum op {
     OP_RECURSE,   // calls its own endpoint again, w1 = depth -> deepest depth, the error
     OP_FP,        // -> ft0 and fa0 as it found them; leaves fs0-fs11 clobbered
     OP_EXIT,      // the server's entry ends its process
+    OP_WINDOW,    // reverses the window's first w1 bytes -> the four rpc_copy results
 };
 
 // ---- the server -------------------------------------------------------------------------------
@@ -118,6 +119,21 @@ static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t ba
     case OP_EXIT:
         sys_process_exit(0);
         break;
+    case OP_WINDOW: {
+        char buf[256];
+        uint64_t n = a < sizeof buf ? a : sizeof buf;
+        long in = sys_rpc_copy(0, buf, n, RPC_COPY_IN);
+        for (uint64_t i = 0; i < n / 2; i++) {
+            char t = buf[i];
+            buf[i] = buf[n - 1 - i];
+            buf[n - 1 - i] = t;
+        }
+        long out = in < 0 ? in : sys_rpc_copy(0, buf, n, RPC_COPY_OUT);
+        long past = sys_rpc_copy(n, buf, 1, RPC_COPY_IN);        // one byte past its end
+        long nowhere = sys_rpc_copy(0, (void *)0x10, n, RPC_COPY_IN);  // into no memory here
+        rpc_return((uint64_t)in, (uint64_t)out, (uint64_t)past, (uint64_t)nowhere);
+        break;
+    }
     }
     rpc_return(~0ULL, 0, 0, 0);  // not reached but for an unknown op: all ones
 }
@@ -197,13 +213,14 @@ static long call(handle_t ep, uint64_t w[4], uint64_t op, uint64_t a, uint64_t b
     return rpc_call(ep, w);
 }
 
-// Waits until the server on ep has registered (calls fail with E_NOENT until then).
+// Waits until the server on ep has registered (calls fail with E_NOENT until then, or
+// E_DEAD while the endpoint's last server is gone).
 static bool server_ready(handle_t ep)
 {
     uint64_t w[4];
     for (int i = 0; i < 2000; i++) {
         long err = call(ep, w, OP_ECHO, 0, 0);
-        if (err != E_NOENT) {
+        if (err != E_NOENT && err != E_DEAD) {
             if (err < 0)
                 test_fail("the server answers %s", abi_strerror(err));
             return err == 0;
@@ -549,6 +566,51 @@ static void test_fp(void)
     sys_handle_close(ep);
 }
 
+// The window is the caller's memory the entry reaches: exactly it, both ways.
+static void test_window(void)
+{
+    handle_t proc, ep = server_start(2, 0, &proc);
+    if (!ep)
+        return;
+    char text[] = "migrating";
+    uint64_t n = sizeof text - 1;
+    uint64_t w[4] = { OP_WINDOW, n };
+    expect(rpc_call_window(ep, w, text, n), 0, "a call with a window");
+    expect((long)w[0], 0, "copying in");
+    expect((long)w[1], 0, "copying out");
+    expect((long)w[2], E_RANGE, "copying past the window");
+    expect((long)w[3], E_FAULT, "copying into no memory of the server's");
+    if (strcmp(text, "gnitargim") != 0)
+        test_fail("the window holds \"%s\", not the reversed text", text);
+    uint64_t v[4] = { OP_WINDOW, 16 };
+    expect(rpc_call_window(ep, v, (void *)0x3000200000ULL, 16), 0, "a call with an unmapped window");
+    expect((long)v[0], E_FAULT, "copying from an unmapped window");
+    child_end(proc);
+    sys_handle_close(ep);
+}
+
+// A server restarted on the same endpoint (as init restarts one): calls fail while it is
+// gone and reach the new incarnation once it registered again.
+static void test_restart_same_endpoint(void)
+{
+    struct sys_stats before = test_counts_settled();
+    handle_t proc, ep = server_start(2, 0, &proc);
+    if (!ep)
+        return;
+    child_end(proc);
+    uint64_t w[4];
+    long err = call(ep, w, OP_ECHO, 0, 0);
+    if (err != E_NOENT && err != E_DEAD)
+        test_fail("a call while the server is gone: %s, not E_NOENT or E_DEAD", abi_strerror(err));
+    if (child_start("server", 2, ep, 0, &proc) < 0 || !server_ready(ep))
+        return;
+    expect(call(ep, w, OP_ECHO, 1, 0), 0, "a call to the new incarnation");
+    expect((long)w[0], 2, "its answer");
+    child_end(proc);
+    sys_handle_close(ep);
+    test_expect_counts(&before, "after both incarnations ended");
+}
+
 static void test_bad_args(void)
 {
     handle_t ep = new_endpoint();
@@ -584,6 +646,9 @@ static void test_bad_args(void)
     long recv_only = sys_handle_dup(ep, RIGHT_RECV);
     expect(rpc_call((handle_t)recv_only, w), E_RIGHTS, "call: no send right");
     expect(rpc_return(1, 2, 3, 4), E_PERM, "return: not in a call");
+    char byte;
+    expect(sys_rpc_copy(0, &byte, 1, RPC_COPY_IN), E_PERM, "copy: not in a call");
+    expect(sys_rpc_copy(0, &byte, 1, 3), E_INVAL, "copy: no such direction");
     expect(sys_rpc_register(ep, entry, stacks, 2), 0, "register: good");
     expect(sys_rpc_register(ep, entry, stacks, 2), E_BUSY, "register: a second time");
     sys_mem_unmap(H_SELF, ro, RPC_STACK_SIZE);
@@ -605,6 +670,8 @@ static const struct test_case tests[] = {
     { "kill_client", test_kill_client, TEST_NEEDS_BOOTFS },
     { "kill_middle", test_kill_middle, TEST_NEEDS_BOOTFS },
     { "restart", test_restart, TEST_NEEDS_BOOTFS },
+    { "restart_same_endpoint", test_restart_same_endpoint, TEST_NEEDS_BOOTFS },
+    { "window", test_window, TEST_NEEDS_BOOTFS },
     { "fp", test_fp, TEST_NEEDS_BOOTFS },
     { "bad_args", test_bad_args, 0 },
 };

@@ -9,6 +9,10 @@
 //                              its answer replaces w. 0, or a negative E_*: E_DEAD (the
 //                              server is gone), E_FAULT (the handler faulted), E_LIMIT
 //                              (nested too deep), E_NOENT (nothing registered on ep)
+//   rpc_call_window(ep, w, buf, len)   the same, and the handler may read and write
+//                              [buf, buf + len) of the caller's memory, and nothing else
+//                              of it, with sys_rpc_copy(offset, its_buf, n, RPC_COPY_IN
+//                              or RPC_COPY_OUT)
 //   rpc_return(w0, w1, w2, w3) end the handler: the caller resumes with these words.
 //                              Returns only when there is no call to return from
 //                              (E_PERM)
@@ -34,6 +38,7 @@ typedef void (*rpc_handler)(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, 
 
 long rpc_serve(handle_t ep, rpc_handler handler, unsigned n);
 long rpc_call(handle_t ep, uint64_t w[4]);
+long rpc_call_window(handle_t ep, uint64_t w[4], void *buf, uint64_t len);
 long rpc_return(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3);
 
 // The trampoline rpc_serve registers (rpc_calls.S): what rpc_register's entry is, for tests

@@ -6,12 +6,21 @@
 
     .text
 
-// long rpc_call(handle_t ep, uint64_t w[4]): the words go in a1..a4 and come back there.
-// The kernel keeps s0-s11, sp, gp and tp, and ra is ours to keep: w on the stack, with ra.
+// long rpc_call(handle_t ep, uint64_t w[4]): no window.
     .globl rpc_call
 rpc_call:
+    li      a2, 0
+    li      a3, 0
+    // fall through
+
+// long rpc_call_window(handle_t ep, uint64_t w[4], void *window, uint64_t len): the words
+// go in a1..a4 and come back there, the window in a5, a6. The kernel keeps s0-s11, sp,
+// gp, tp and ra: w goes on the stack.
+    .globl rpc_call_window
+rpc_call_window:
+    mv      a5, a2
+    mv      a6, a3
     addi    sp, sp, -16
-    sd      ra, 0(sp)
     sd      a1, 8(sp)
     mv      t0, a1
     ld      a1, 0(t0)
@@ -26,8 +35,7 @@ rpc_call:
     sd      a2, 8(t0)
     sd      a3, 16(t0)
     sd      a4, 24(t0)
-1:  ld      ra, 0(sp)
-    addi    sp, sp, 16
+1:  addi    sp, sp, 16
     ret
 
 // long rpc_return(uint64_t w0, w1, w2, w3): a0..a3 as they are.
