@@ -888,7 +888,33 @@ static void test_kv_command(void)
 
 // ---- the list and main -----------------------------------------------------------------------
 
+static const char *boot_interface;  // the boot word kvs=..., "msg" without one
+
+// The calls go the way the boot word says: kvs=rpc, into kvs's RPC entry (lab 5), on the
+// caller's own thread (the kernel counts them); else as messages.
+static void test_interface(void)
+{
+    struct hart_stats before, after;
+    int hart = (int)sys_hart_self();
+    test_pin_self(hart);
+    sys_hart_stats(hart, &before);
+    long err = kvs_put("interface", "x", 1);
+    sys_hart_stats(hart, &after);
+    if (err < 0)
+        test_fail("kvs_put: %s", kvs_strerror(err));
+    const char *how = kvs_interface();
+    printf("kvstests: calls go to kvs by %s\n", how ? how : "(none)");
+    if (!how || strcmp(how, boot_interface) != 0)
+        test_fail("calls go by %s, with kvs=%s", how ? how : "(none)", boot_interface);
+    uint64_t rpcs = after.rpc_calls - before.rpc_calls;
+    if ((strcmp(boot_interface, "rpc") == 0) != (rpcs > 0))
+        test_fail("%lu RPC calls on this hart for one kvs_put, with kvs=%s", (unsigned long)rpcs,
+                  boot_interface);
+    kvs_delete("interface");
+}
+
 static const struct test_case tests[] = {
+    { "interface", test_interface, 0 },
     { "protocol", test_protocol, 0 },         { "bounds", test_bounds, 0 },
     { "bad_requests", test_bad_requests, 0 }, { "concurrency", test_concurrency, 0 },
     { "restart", test_restart, 0 },           { "kv_command", test_kv_command, 0 },
@@ -902,5 +928,8 @@ static const struct test_suite suite = {
 
 int main(int argc, char *argv[])
 {
+    boot_interface = arg_value(argc, argv, "kvs");
+    if (!boot_interface)
+        boot_interface = "msg";
     return test_suite_main(&suite, argc, argv);
 }

@@ -218,8 +218,9 @@ static long call(handle_t ep, uint64_t w[4], uint64_t op, uint64_t a, uint64_t b
 static bool server_ready(handle_t ep)
 {
     uint64_t w[4];
+    long err = E_NOENT;
     for (int i = 0; i < 2000; i++) {
-        long err = call(ep, w, OP_ECHO, 0, 0);
+        err = call(ep, w, OP_ECHO, 0, 0);
         if (err != E_NOENT && err != E_DEAD) {
             if (err < 0)
                 test_fail("the server answers %s", abi_strerror(err));
@@ -227,7 +228,7 @@ static bool server_ready(handle_t ep)
         }
         sys_sleep(MS);
     }
-    test_fail("the server never registered");
+    test_fail("no call reached the server in 2 s: the last one returned %s", abi_strerror(err));
     return false;
 }
 

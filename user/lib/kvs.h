@@ -38,9 +38,13 @@
 //                                     n keys in buf, total in the table (IPC_BUF_MAX + 1
 //                                     bytes hold a whole reply; start + n comes next)
 //   kvs_strerror(err)                 what an error means for kvs, in words
+//   kvs_interface()                   "rpc" when calls go to kvs's RPC entry (a kvs booted
+//                                     with kvs=rpc: lab 5), "msg" when they are messages,
+//                                     NULL before the first call
 //
 // The client looks "kvs" up in ns on first use (E_BADHANDLE when there is no kvs) and
-// keeps the handle. A call that fails with E_DEAD (kvs died answering it: the request
+// keeps the handle; it asks the kvs behind it whether it takes RPC, and then calls that
+// way (the same requests, the bytes through the call's window: see servers/kvs.c). A call that fails with E_DEAD (kvs died answering it: the request
 // may or may not have been done, and the table is gone either way) is not made again;
 // the next call looks "kvs" up again and reaches the restarted kvs.
 #pragma once
@@ -64,3 +68,4 @@ long kvs_get(const char *key, void *buf, size_t size);
 long kvs_delete(const char *key);
 long kvs_list(uint64_t start, char *buf, size_t size, int *n, int *total);
 const char *kvs_strerror(long err);
+const char *kvs_interface(void);

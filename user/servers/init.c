@@ -10,6 +10,7 @@
 //   (neither)              starts the servers, then the shell `sh` on the console,
 //                          again whenever it exits
 // A program gets every boot word, argv[0] replaced by its name (so the grader's nonce).
+// A server gets the one word named after it, if there is one (kvs=rpc: kvs/kvs.c).
 //
 // The servers. init starts ns, con, pm and (when the archive has them) fs and kvs, and
 // starts a server that dies again after a back-off: 100 ms, doubling to 2 s, back to
@@ -105,6 +106,9 @@ static void register_names(void)
         printf("init: cannot register init in ns: %s\n", abi_strerror(err));
 }
 
+static int boot_argc;      // init's own words, for the servers' (service_spawn)
+static char **boot_argv;
+
 static long service_spawn(struct service *s, handle_t *proc)
 {
     handle_t give[STARTUP_MAX_HANDLES] = { 0 };
@@ -116,7 +120,10 @@ static long service_spawn(struct service *s, handle_t *proc)
         give[STARTUP_H_UART] = startup_handle(STARTUP_H_UART);
         give[STARTUP_H_UART_IRQ] = startup_handle(STARTUP_H_UART_IRQ);
     }
-    char *argv[] = { (char *)s->name, NULL };
+    char word[64];
+    const char *value = arg_value(boot_argc, boot_argv, s->name);
+    snprintf(word, sizeof word, "%s=%s", s->name, value ? value : "");
+    char *argv[] = { (char *)s->name, value ? word : NULL, NULL };
     return spawn_from_bootfs(s->name, argv, give, STARTUP_MAX_HANDLES, proc);
 }
 
@@ -344,6 +351,8 @@ __attribute__((noreturn)) static void run_shell(void)
 int main(int argc, char *argv[])
 {
     printf("init: starting\n");
+    boot_argc = argc;
+    boot_argv = argv;
     if (arg_flag(argc, argv, "usertests"))
         run_and_power_off("usertests", argv, false);  // the kernel alone: no servers
     const char *run = arg_value(argc, argv, "run");

@@ -25,8 +25,11 @@
 #include <string.h>
 
 #include "kvs.h"
+#include "rpc.h"
 #include "server.h"
 #include "ulib.h"
+
+#define KVS_RPC_ACTIVATIONS 8  // callers inside kvs at once with kvs=rpc; more wait
 
 struct entry {
     uint64_t len;               // the value's length
@@ -34,7 +37,8 @@ struct entry {
     uint8_t value[];            // len bytes
 };
 
-// Only the serving thread uses these (see "Concurrency" above).
+// table_lock must be held when using these (see "Concurrency" above).
+static struct ulock table_lock;
 static struct entry *entries[KVS_MAX_KEYS];  // sorted by key
 static int nentries;
 
@@ -240,18 +244,61 @@ static long kvs_request(struct server_req *r)
     }
 }
 
-static void kvs_handle(struct server_req *r)
+static long kvs_request_locked(struct server_req *r)
 {
-    server_status(r, kvs_request(r));
+    ulock_acquire(&table_lock);
+    long status = kvs_request(r);
+    ulock_release(&table_lock);
+    return status;
 }
 
-int main(void)
+static void kvs_handle(struct server_req *r)
+{
+    server_status(r, kvs_request_locked(r));
+}
+
+// The RPC entry, run by the caller's thread: the same request as a message's, w[3]
+// saying how many bytes of the caller's window hold it; the reply's bytes go back into
+// the window and w[3] says how many (kvs_rpc_call in user/lib/kvs.c is the other side).
+static void kvs_rpc(uint64_t op, uint64_t w1, uint64_t w2, uint64_t len, uint64_t badge)
+{
+    uint8_t in[IPC_BUF_MAX], out[IPC_BUF_MAX];  // on the activation's stack: its own
+    struct server_req r = { .req = { .w = { op, w1, w2, len }, .badge = badge },
+                            .data = in,
+                            .len = len,
+                            .out = out };
+    long status = len > IPC_BUF_MAX ? E_TOOBIG : sys_rpc_copy(0, in, len, RPC_COPY_IN);
+    if (status == 0)
+        status = kvs_request_locked(&r);
+    if (status == 0 && r.out_len)
+        status = sys_rpc_copy(0, out, r.out_len, RPC_COPY_OUT);
+    rpc_return((uint64_t)status, r.reply[1], r.reply[2], status == 0 ? r.out_len : 0);
+}
+
+// kvs=rpc: the RPC entry as well (see "Concurrency"); kvs=msg or nothing: messages only.
+static void offer_rpc(handle_t ep, const char *mode)
+{
+    if (!mode || strcmp(mode, "msg") == 0)
+        return;
+    if (strcmp(mode, "rpc") != 0) {
+        printf("kvs: kvs=%s: no such interface (msg or rpc); messages only\n", mode);
+        return;
+    }
+    long err = rpc_serve(ep, kvs_rpc, KVS_RPC_ACTIVATIONS);
+    if (err < 0)
+        printf("kvs: cannot serve RPC: %s; messages only\n", abi_strerror(err));
+    else
+        printf("kvs: serving RPC as well (%d activations)\n", KVS_RPC_ACTIVATIONS);
+}
+
+int main(int argc, char *argv[])
 {
     handle_t ep = startup_handle(STARTUP_H_SPARE);
     if (!ep) {
         printf("kvs: started without an endpoint (startup handle %d)\n", STARTUP_H_SPARE);
         return 1;
     }
+    offer_rpc(ep, arg_value(argc, argv, "kvs"));
     static struct server srv = { .name = "kvs", .handle = kvs_handle, .max_threads = 1 };
     srv.ep = ep;
     long err = server_run(&srv);
