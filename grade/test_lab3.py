@@ -32,6 +32,7 @@ HARTS = [1, 2, 4, 8]
 PERHART = "sched=perhart schedcheck"
 KTESTS = ["kalloc", "spinlock", "timer", "harts",
           "sched_spread", "sched_preempt", "sched_sleep", "sched_priority", "sched_affinity"]
+STORM_TRIES = 3  # boots of the yield storm, until the host ran its harts at once
 CONTENTION = re.compile(r"^schedtests: contention: .*: (\d+) run-queue lock spins, (\d+) "
                         r"run-queue handoffs", re.MULTILINE)
 
@@ -71,18 +72,24 @@ def test_contention(boots, cpus):
     """A yield storm: run-queue lock spins and handoffs under perhart at most a tenth of
     global's"""
     spins, handoffs = {}, {}
-    for sched in ("global", "perhart"):
-        m, status = boots.run(cpus, f"run=schedtests sched={sched} schedcheck")
-        expect_ok(m, status, "contention")
-        found = CONTENTION.search(m.log)
-        assert found, f"no contention line under sched={sched}\n{m.console_report()}"
-        spins[sched], handoffs[sched] = int(found.group(1)), int(found.group(2))
     # Handoffs (a queue taken by a hart other than the one that took it last) count the
-    # sharing itself. Spins count harts that met at the lock, which needs the host to run
-    # them at the same moment: on a busy 2-core host it may not, and then there is no
-    # contention to compare (the flaketest saw global at 2 spins).
+    # sharing itself, and spins count harts that met at the lock: both need the host to
+    # run the harts at the same moment. A busy 2-core host may not (the flaketest saw
+    # global's queue change hands 17 times): then the storm shows no sharing to compare,
+    # which says nothing of the kernel, and it runs again, up to STORM_TRIES boots.
+    for attempt in range(STORM_TRIES):
+        for sched in ("global", "perhart"):
+            extra = f" storm_try={attempt}" if attempt else ""
+            m, status = boots.run(cpus, f"run=schedtests sched={sched} schedcheck{extra}")
+            expect_ok(m, status, "contention")
+            found = CONTENTION.search(m.log)
+            assert found, f"no contention line under sched={sched}\n{m.console_report()}"
+            spins[sched], handoffs[sched] = int(found.group(1)), int(found.group(2))
+        if handoffs["global"] >= 100:
+            break
     assert handoffs["global"] >= 100, \
-        f"sched=global: the run queue changed hands only {handoffs['global']} times in the storm"
+        f"sched=global: the run queue changed hands only {handoffs['global']} times in the " \
+        f"storm, in each of {STORM_TRIES} boots"
     assert handoffs["perhart"] * 10 <= handoffs["global"], \
         f"run-queue handoffs: perhart {handoffs['perhart']}, global {handoffs['global']}: " \
         "per-hart queues must cut them to a tenth or less"
