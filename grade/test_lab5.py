@@ -9,8 +9,9 @@ server) and the fast halves rpc_call_fast() / rpc_return_fast() (4).
   the depth limit, n + 4 callers on n activations, a fault in the entry, a server killed
   with a thread running in it or asleep in it, a client killed mid-call, the middle of a
   chain killed, a server ended and restarted (on a new endpoint, and on the same one),
-  the window, FP registers across a call, and bad arguments. At 2 harts also under
-  sched=perhart wakeup=ipi.
+  the window, FP registers across a call, and bad arguments. Also at 2 harts under
+  sched=perhart wakeup=ipi, and at 4 under wakeup=ipi on a machine without the ACLINT
+  (the IPI that stops a thread in a dying server goes through SBI).
 - kvstests with kvs=rpc at 1, 2, 4 and 8 harts: every test passes with the calls going
   to kvs's RPC entry; and the kv command at the shell, whose calls the kernel counts.
 - ipcbench under ICOUNT=1: the same-hart RPC round trip costs less than the same-hart
@@ -56,12 +57,19 @@ def test_rpctests(boots, name, cpus):
     expect_ok(m, status, name)
 
 
-@pytest.mark.points(0.5)
-@pytest.mark.parametrize("cpus", [2])
+# (harts, boot arguments, machine): the other scheduler and wakeup, and the IPI that stops
+# a thread in a dying server sent through SBI (a machine without the ACLINT).
+OTHER_MECHANISMS = [(2, "sched=perhart wakeup=ipi schedcheck", None),
+                    (4, "sched=global wakeup=ipi", "virt")]
+
+
+@pytest.mark.points(0.25)
+@pytest.mark.parametrize("cpus,extra,machine", [
+    pytest.param(c, e, m, id=f"{c}-{e.split()[0]}-{m or 'aclint'}") for c, e, m in OTHER_MECHANISMS])
 @pytest.mark.parametrize("name", RPCTESTS)
-def test_rpctests_perhart_ipi(boots, name, cpus):
-    """rpctests passes under sched=perhart wakeup=ipi"""
-    m, status = boots.run(cpus, "run=rpctests sched=perhart wakeup=ipi schedcheck")
+def test_rpctests_other_mechanisms(boots, name, cpus, extra, machine):
+    """rpctests passes under the other scheduler and wakeup, and with IPIs through SBI"""
+    m, status = boots.run(cpus, f"run=rpctests {extra}", machine=machine)
     expect_ok(m, status, name)
 
 

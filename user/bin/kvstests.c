@@ -415,7 +415,7 @@ static void test_bad_requests(void)
     expect(raw_words(h, 0, 0), E_INVAL, "operation 0");
     expect(raw_words(h, STREAM_READ, 16), E_INVAL, "STREAM_READ");
     expect(raw_words(h, STREAM_SEEK, 0), E_INVAL, "STREAM_SEEK");
-    expect(raw_words(h, KVS_LIST + 1, 0), E_INVAL, "an operation after KVS_LIST");
+    expect(raw_words(h, KVS_RPC + 1, 0), E_INVAL, "an operation after the last (KVS_RPC)");
     expect(raw_words(h, 1ULL << 40, 0), E_INVAL, "operation 2^40");
 
     expect(raw_words(h, KVS_PUT, 0), E_INVAL, "KVS_PUT with no buffer at all");

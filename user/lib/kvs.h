@@ -13,6 +13,8 @@
 //                wanted (0, then what came before)    order (by strcmp), each followed by
 //                                                     '\n', as many as fit in IPC_BUF_MAX;
 //                                                     w[1] = how many, w[2] = keys in all
+//   KVS_RPC      -                                    w[1] = 1 when kvs serves RPC on the
+//                                                     same endpoint (kvs=rpc: lab 5)
 //
 // Keys are 1..KVS_KEY_MAX bytes, with no '\0' (the client's keys are C strings) and no
 // '\n' (KVS_LIST separates keys with it); they are sent without a '\0'. Values are
@@ -58,6 +60,7 @@
 #define KVS_GET    (STREAM_OP_USER + 1)
 #define KVS_DELETE (STREAM_OP_USER + 2)
 #define KVS_LIST   (STREAM_OP_USER + 3)
+#define KVS_RPC    (STREAM_OP_USER + 4)
 
 #define KVS_KEY_MAX   64    // bytes in a key
 #define KVS_VALUE_MAX 1024  // bytes in a value

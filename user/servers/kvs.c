@@ -37,6 +37,8 @@ struct entry {
     uint8_t value[];            // len bytes
 };
 
+static bool rpc_offered;  // kvs=rpc: set before the first request is served
+
 // table_lock must be held when using these (see "Concurrency" above).
 static struct ulock table_lock;
 static struct entry *entries[KVS_MAX_KEYS];  // sorted by key
@@ -240,6 +242,7 @@ static long kvs_request(struct server_req *r)
     case KVS_GET: return get_req(r);
     case KVS_DELETE: return delete_req(r);
     case KVS_LIST: return list_req(r);
+    case KVS_RPC: r->reply[1] = rpc_offered; return 0;
     default: return E_INVAL;  // the stream operations too: kvs serves no stream
     }
 }
@@ -289,6 +292,7 @@ static void offer_rpc(handle_t ep, const char *mode)
         printf("kvs: cannot serve RPC: %s; messages only\n", abi_strerror(err));
     else
         printf("kvs: serving RPC as well (%d activations)\n", KVS_RPC_ACTIVATIONS);
+    rpc_offered = err == 0;
 }
 
 int main(int argc, char *argv[])
