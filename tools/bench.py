@@ -12,6 +12,9 @@ and the README's Benchmarks section say what the clock can and cannot show). Eac
 one boot with `run=PROGRAM` and its arguments; a run's lines `PROGRAM: <label>: <n>
 instructions` are its measurements.
 
+The message round trips (Lab 2, the fast path) and the migrating-thread RPC round trips
+(Lab 5) are printed side by side per run as well.
+
 The scheduler runs (Lab 3) boot `run=schedbench` (user/bin/schedbench.c) under
 sched=global and sched=perhart at 1, 2, 4 and 8 harts: N busy client-server pairs and a
 yield storm, each reported as instructions per operation and, per operation, the context
@@ -42,11 +45,13 @@ import shuttle_qemu  # noqa: E402  (build/shuttle.json and the QEMU command line
 
 # One boot each. The metrics are ipcbench's line labels, by a short name.
 RUNS = [
-    {"name": "one-hart", "cpus": 1, "bootargs": "run=ipcbench bench=syscall,same,pipe,tick",
+    {"name": "one-hart", "cpus": 1, "bootargs": "run=ipcbench bench=syscall,same,rpc,pipe,tick",
      "factors": {"ipcfast": 1}},
     {"name": "one-hart-general", "cpus": 1, "bootargs": "run=ipcbench bench=same ipcfast=0",
      "factors": {"ipcfast": 0}},
-    {"name": "two-harts", "cpus": 2, "bootargs": "run=ipcbench bench=same,cross",
+    # Lab 5 rides along: the RPC round trip with the server's own thread on the client's
+    # hart and on the other one.
+    {"name": "two-harts", "cpus": 2, "bootargs": "run=ipcbench bench=same,cross,rpc",
      "factors": {"ipcfast": 1, "wakeup": "tick"}},
     # Lab 4: the cross-hart round trip when the other hart is woken by an IPI, sent
     # through the firmware (SBI) or straight from S-mode (ACLINT SSWI).
@@ -61,6 +66,8 @@ METRICS = {
     "cross-hart round trip": "ipc_cross",
     "pipe round trip": "pipe",
     "timer tick, nothing to wake": "tick",
+    "same-hart RPC round trip": "rpc_same",
+    "cross-hart RPC round trip": "rpc_cross",
 }
 # schedbench's runs: each policy at each hart count, under icount and then without.
 SCHED_HARTS = [1, 2, 4, 8]
@@ -118,6 +125,16 @@ def describe_host():
     return {"qemu": qemu, "kernel": rev or "unknown", "host_cores": os.cpu_count()}
 
 
+def print_message_vs_rpc(ipc):
+    """Lab 5's comparison, per run that measured both: a null round trip as a message
+    (two threads) and as a migrating-thread RPC (one)."""
+    for run in dict.fromkeys(r["run"] for r in ipc):
+        got = {r["metric"]: r["value"] for r in ipc if r["run"] == run}
+        if "ipc_same" in got and "rpc_same" in got:
+            print(f"  {run}: same-hart round trip, message {got['ipc_same']:,} vs RPC "
+                  f"{got['rpc_same']:,} instructions (RPC/message {got['rpc_same'] / got['ipc_same']:.2f})")
+
+
 def print_table(records):
     ipc = [r for r in records if "sched" not in r["factors"]]
     if ipc:
@@ -127,6 +144,7 @@ def print_table(records):
         fast = "on" if f.get("ipcfast", 1) else "off"
         wakeup = f.get("wakeup", "tick") + (f"/{f['ipi']}" if "ipi" in f else "")
         print(f"{r['label']:<34} {f['harts']:>5} {fast:>9} {wakeup:>9} {r['value']:>13,}")
+    print_message_vs_rpc(ipc)
     sched = [r for r in records if "sched" in r["factors"]]
     if not sched:
         return

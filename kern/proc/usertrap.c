@@ -135,7 +135,8 @@ long syscall_entry(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t 
     intr_on();
     long result = call(a0, a1, a2, a3, a4, a5);
     intr_off();
-    syscall_exit_checks();
+    if (thread_current()->killed | kobj_reap_pending())  // syscall_exit_checks, inline
+        syscall_exit_work();
     return result;
 }
 
