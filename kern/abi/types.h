@@ -209,8 +209,8 @@ _Static_assert(sizeof(struct ipc_xfer) == 56, "struct ipc_xfer is part of the AB
 // Errors, in a0 for the caller: E_DEAD (the server is gone, or went while the call was in
 // it), E_FAULT (the entry faulted; the server lives on), E_LIMIT (nested too deep),
 // E_NOENT (nothing registered on ep).
-#define RPC_STACK_SIZE     16384  // bytes per activation stack
-#define RPC_COPY_IN        1      // rpc_copy: from the caller's window
-#define RPC_COPY_OUT       2      // rpc_copy: to the caller's window
-#define RPC_ACTIVATIONS_MAX 32   // n per registration
-#define RPC_DEPTH_MAX      4     // calls a thread may be inside at once (A -> B -> C -> D -> E)
+#define RPC_STACK_SIZE      16384  // bytes per activation stack
+#define RPC_COPY_IN         1      // rpc_copy: from the caller's window
+#define RPC_COPY_OUT        2      // rpc_copy: to the caller's window
+#define RPC_ACTIVATIONS_MAX 32     // n per registration
+#define RPC_DEPTH_MAX       4      // calls a thread may be inside at once (A -> B -> C -> D -> E)

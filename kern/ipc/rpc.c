@@ -30,6 +30,38 @@ _Static_assert(RPC_ACTIVATIONS_MAX <= 32, "activations are the bits of a uint32_
 
 // ---- registration --------------------------------------------------------------------
 
+// Changes what the lock-free readers see, as one. Caller holds ep->lock.
+static void registration_change(struct rpc_server *s, uint64_t entry, uint64_t stacks,
+                                struct process *server)
+{
+    uint32_t gen = s->gen;
+    __atomic_store_n(&s->gen, gen + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);  // odd before any field changes
+    WRITE_ONCE(s->entry, entry);
+    WRITE_ONCE(s->stacks, stacks);
+    WRITE_ONCE(s->server, server);
+    __atomic_store_n(&s->gen, gen + 2, __ATOMIC_RELEASE);
+}
+
+// A consistent copy of what ep's registration says, read without its lock: false when
+// nothing is registered or it was changing (then there is nothing to call, or the slow
+// half looks again).
+struct registration {
+    uint32_t gen;
+    uint64_t entry, stacks;
+    struct process *server;
+};
+
+ALWAYS_INLINE bool registration_read(struct rpc_server *s, struct registration *r)
+{
+    r->gen = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+    r->entry = READ_ONCE(s->entry);
+    r->stacks = READ_ONCE(s->stacks);
+    r->server = READ_ONCE(s->server);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);  // the fields before gen again
+    return !(r->gen & 1) && r->entry && READ_ONCE(s->gen) == r->gen;
+}
+
 long sys_rpc_register(handle_t endpoint, uint64_t entry, uint64_t stacks, uint64_t n)
 {
     struct process *p = process_current();
@@ -53,12 +85,10 @@ long sys_rpc_register(handle_t endpoint, uint64_t entry, uint64_t stacks, uint64
         err = E_BUSY;  // one server, one entry: a second would steal the first's callers
     } else {
         kobj_get(&p->obj);
-        s->server = p;
-        s->stacks = stacks;
+        registration_change(s, entry, stacks, p);
         s->n = (uint32_t)n;
         s->orphaned = false;
-        __atomic_store_n(&s->free, (uint32_t)((1ULL << n) - 1), __ATOMIC_RELAXED);
-        __atomic_store_n(&s->entry, entry, __ATOMIC_RELEASE);  // last: the fast path reads it first
+        __atomic_store_n(&s->free, (uint32_t)((1ULL << n) - 1), __ATOMIC_RELEASE);
     }
     spin_unlock(&ep->lock);
     kobj_put(o);
@@ -72,8 +102,7 @@ void rpc_endpoint_destroyed(struct endpoint *ep)
     spin_lock(&ep->lock);
     assert(s->head == NULL);
     struct process *server = s->entry ? s->server : NULL;
-    s->entry = 0;
-    s->server = NULL;
+    registration_change(s, 0, 0, NULL);
     spin_unlock(&ep->lock);
     if (server)
         kobj_put(&server->obj);
@@ -91,8 +120,7 @@ void rpc_server_gone(struct process *p)
         spin_lock(&ep->lock);
         bool ours = ep->rpc.entry && ep->rpc.server == p;
         if (ours) {
-            ep->rpc.entry = 0;
-            ep->rpc.server = NULL;
+            registration_change(&ep->rpc, 0, 0, NULL);
             ep->rpc.orphaned = true;
             rpc_endpoint_closed(ep);  // the queue sees no entry: E_DEAD
         }
@@ -134,8 +162,8 @@ ALWAYS_INLINE int take_activation(struct rpc_server *s)
 {
     uint32_t free = __atomic_load_n(&s->free, __ATOMIC_RELAXED);
     while (free) {
-        if (__atomic_compare_exchange_n(&s->free, &free, free & (free - 1), false,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        if (__atomic_compare_exchange_n(&s->free, &free, free & (free - 1), false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
             int a = 0;  // no ctz instruction (no Zbb), and libgcc's is not linked in
             while (!(free & (1u << a)))
                 a++;
@@ -209,43 +237,58 @@ static long wait_for_activation(struct thread *me, struct endpoint *ep, int *a)
 
 // ---- floating point --------------------------------------------------------------------
 // The f registers are the thread's, in whatever domain it runs. fs0-fs11 and fcsr are
-// the caller's to keep across a call, and no domain may read another's values: so a
-// call or return by a thread that has FP state parks what the caller keeps in the frame
-// and starts the other side with all-zero f registers, loaded lazily at its first use.
+// the caller's to keep across a call, and no domain may read another's values. Most
+// calls use no FP at all, so this is done lazily. A call starts with the thread's f
+// registers off (sstatus.FS): its values are all in tf->f, and no hart takes its
+// registers for the thread's (fp_hart NULL). An entry that never runs an FP instruction
+// leaves them there, untouched. One that does traps first (usertrap.c's fp_first_use),
+// and rpc_fp_first_use parks what the caller keeps in the frame and zeroes the rest; the
+// return then zeroes the server's and puts the caller's back. A caller whose f registers
+// are live on its hart (FS not off) takes the slow half, which puts them in tf->f first.
 
 static const uint8_t callee_saved_f[12] = { 8, 9, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27 };
 
-static void fp_reset(struct hart *h, struct thread *me, struct trapframe *tf)
+// Nothing of the thread's FP state in any hart's f registers: all of it in tf->f.
+static void fp_off(struct hart *h, struct thread *me)
 {
-    memset(tf->f, 0, sizeof tf->f);
-    tf->fcsr = 0;
     if (h->fp_owner == me)
         h->fp_owner = NULL;
-    me->fp_hart = NULL;  // nothing of it is live in any hart's f registers
+    me->fp_hart = NULL;
     w_sstatus((r_sstatus() & ~SSTATUS_FS) | SSTATUS_FS_OFF);
 }
 
-// (enter and leave use these: until lab 5's exercises are written, "unused" keeps the
-// build quiet.)
-__attribute__((unused)) static void fp_park(struct hart *h, struct thread *me, struct rpc_frame *f, struct trapframe *tf)
+// (enter uses this: until lab 5's exercise 1 is written, "unused" keeps the build quiet.)
+__attribute__((unused)) static void fp_to_trapframe(struct hart *h, struct thread *me,
+                                                    struct trapframe *tf)
 {
     if ((r_sstatus() & SSTATUS_FS) == SSTATUS_FS_DIRTY)
         fp_save(tf);
+    fp_off(h, me);
+}
+
+void rpc_fp_first_use(struct thread *me)
+{
+    struct rpc_frame *f = &me->rpc.frames[me->rpc.depth - 1];
+    struct trapframe *tf = me->tf;
+    if (f->fp_saved)
+        return;  // parked already (an earlier first use, on another hart)
     for (int i = 0; i < 12; i++)
         f->fs[i] = tf->f[callee_saved_f[i]];
     f->fcsr = tf->fcsr;
     f->fp_saved = true;
-    fp_reset(h, me, tf);
+    memset(tf->f, 0, sizeof tf->f);
+    tf->fcsr = 0;
 }
 
-__attribute__((unused)) static void fp_unpark(struct hart *h, struct thread *me, struct rpc_frame *f, struct trapframe *tf)
+// (leave uses this: until lab 5's exercise 2 is written, "unused" keeps the build quiet.)
+__attribute__((unused)) static void fp_unpark(struct hart *h, struct thread *me,
+                                              struct rpc_frame *f, struct trapframe *tf)
 {
-    fp_reset(h, me, tf);
-    if (!f->fp_saved)
-        return;
+    memset(tf->f, 0, sizeof tf->f);  // the server's values go
     for (int i = 0; i < 12; i++)
         tf->f[callee_saved_f[i]] = f->fs[i];
     tf->fcsr = f->fcsr;
+    fp_off(h, me);
 }
 
 // ---- entering and leaving ----------------------------------------------------------------
@@ -254,25 +297,30 @@ __attribute__((unused)) static void fp_unpark(struct hart *h, struct thread *me,
 // frame): pushes the frame, tf becomes the entry's (its words are there already). NULL
 // when the server is exiting or this thread was killed (then a and the reference are
 // given back). Interrupts off.
-ALWAYS_INLINE struct rpc_frame *enter(struct hart *h, struct thread *me, struct endpoint *ep,
-                                      int a, uint64_t badge, struct trapframe *tf)
+ALWAYS_INLINE struct rpc_frame *enter(struct hart *h, struct thread *me, struct endpoint *ep, int a,
+                                      uint64_t badge, struct trapframe *tf)
 {
-    // LAB 5 exercise 1: enter the server: count me as its visitor (process_visit), then
-    // under my lock (a kill reads depth and domain under it) refuse if I was killed or the
-    // server is exiting; push a frame with what the caller keeps that the assembly does not
-    // (ra, sp, tp, the pc past the ecall, the window from CALL_WINDOW*, the domain, ep and
-    // the activation); park FP state; load the server's address space; point tf at the
-    // entry: pc, the activation's stack top, the badge in a5. On failure give back what
-    // was taken and return NULL.
+    // LAB 5 exercise 1: enter the server: read the registration (registration_read), count
+    // me as the server's visitor (process_visit), then under my lock (a kill reads depth
+    // and domain under it) refuse if I was killed, the server is exiting or the
+    // registration changed since it was read; push a frame with what the caller keeps that
+    // the assembly does not (ra, sp, tp, the pc past the ecall, the window from
+    // CALL_WINDOW*, the domain, ep, the server and the activation); park FP state; load
+    // the server's address space; point tf at the entry: pc, the activation's stack top,
+    // the badge in a5; count the call (h->rpc_calls). On failure give back what was taken
+    // and return NULL.
 #if SOL >= 5
-    struct rpc_server *s = &ep->rpc;
-    struct process *server = s->server;
+    struct registration r;
+    if (!registration_read(&ep->rpc, &r))
+        goto dead;
+    struct process *server = r.server;
     if (!process_visit(server))
         goto dead;
     spin_lock_fast(&me->lock);
     // Under my lock, as a kill reads depth and domain: a kill of my home that came first
-    // ends the call here; one of the server that comes later finds me inside it.
-    if (me->killed || READ_ONCE(server->exiting)) {
+    // ends the call here; one of the server that comes later finds me inside it. The
+    // registration unchanged once I count as a visitor: its server cannot go now.
+    if (me->killed || READ_ONCE(server->exiting) || READ_ONCE(ep->rpc.gen) != r.gen) {
         spin_unlock_fast(&me->lock);
         process_unvisit(server);
         goto dead;
@@ -281,6 +329,7 @@ ALWAYS_INLINE struct rpc_frame *enter(struct hart *h, struct thread *me, struct 
     f->domain = me->domain;
     me->domain = server;
     spin_unlock_fast(&me->lock);
+    f->server = server;
     f->ep = ep;
     f->activation = a;
     f->window = tf->x[CALL_WINDOW];
@@ -290,11 +339,10 @@ ALWAYS_INLINE struct rpc_frame *enter(struct hart *h, struct thread *me, struct 
     f->tp = tf->x[4];
     f->pc = tf->sepc + 4;  // past the ecall
     f->fp_saved = false;
-    if (me->fp_hart)
-        fp_park(h, me, f, tf);
+    fp_to_trapframe(h, me, tf);  // the entry starts with FP off (see "floating point")
     sched_load_address_space(h, server);
-    tf->sepc = s->entry;
-    TF_SP(tf) = s->stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
+    tf->sepc = r.entry;
+    TF_SP(tf) = r.stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
     TF_A(tf, 5) = badge;
     h->rpc_calls++;
     return f;
@@ -320,12 +368,12 @@ ALWAYS_INLINE struct rpc_frame *leave(struct hart *h, struct thread *me, struct 
 {
     // LAB 5 exercise 2: leave the server: answer a message the entry owes (ipc_thread_exit),
     // pop the frame under my lock (depth, domain, and killed: a kill at depth > 0 was the
-    // server's), restore FP state, load the caller's address space, then give back what
-    // enter took: the visit (last: the server may be torn down from there), the
-    // activation and the reference to ep.
+    // server's), restore FP state, load the caller's address space (only then may the
+    // server go), then give back what enter took: the visit, the activation and the
+    // reference to ep.
 #if SOL >= 5
     struct rpc_frame *f = &me->rpc.frames[me->rpc.depth - 1];
-    struct process *server = me->domain;
+    struct process *server = f->server;
     if (me->ipc.reply_to)
         ipc_thread_exit(me);  // a message the entry received and never answered: E_DEAD
     spin_lock_fast(&me->lock);
@@ -335,16 +383,15 @@ ALWAYS_INLINE struct rpc_frame *leave(struct hart *h, struct thread *me, struct 
     // came meanwhile waited (kill_thread): the home's exiting says so (user_return).
     me->killed = false;
     spin_unlock_fast(&me->lock);
-    if (f->fp_saved | (me->fp_hart != NULL))
+    if (f->fp_saved)
         fp_unpark(h, me, f, tf);
     sched_load_address_space(h, f->domain);
-    process_unvisit(server);  // last: from here the server may be torn down
+    process_unvisit(server);  // from here the server may be torn down
     give_back_activation(f->ep, f->activation);
     kobj_put(&f->ep->obj);
     return f;
 #else
-    panic("lab5: exercise 2 is not done (kern/ipc/rpc.c: leave): thread %d cannot return",
-          me->id);
+    panic("lab5: exercise 2 is not done (kern/ipc/rpc.c: leave): thread %d cannot return", me->id);
 #endif
 }
 
@@ -406,10 +453,10 @@ void rpc_fault(struct thread *me, uint64_t scause)
 // What rpc_call_fast holds when it gives up: more trapframe slots the entry never reads.
 #define HELD_EP         28  // t3: a reference to this endpoint, or 0
 #define HELD_ACTIVATION 29  // t4: an activation of it + 1, or 0
-#define HELD_VISIT      30  // t5: 1: counted as a visitor of its server
+#define HELD_VISIT      30  // t5: the server counted as visited, or 0
 
 ALWAYS_INLINE struct rpc_frame *give_up(struct trapframe *tf, struct endpoint *ep, int a,
-                                        int visited)
+                                        struct process *visited)
 {
     tf->x[HELD_EP] = (uint64_t)ep;
     tf->x[HELD_ACTIVATION] = (uint64_t)(a + 1);
@@ -446,36 +493,40 @@ struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
     uint32_t seq;
     int depth = me->rpc.depth;
     struct endpoint *ep;
-    if (depth >= RPC_DEPTH_MAX || me->fp_hart || !process_handle_peek(dom, handle, &e, &seq) ||
-        !(e.rights & RIGHT_SEND) || !(ep = endpoint_in_table(e.obj)))
-        return give_up(tf, NULL, -1, 0);
+    struct registration r;
+    bool fp_live = (r_sstatus() & SSTATUS_FS) != SSTATUS_FS_OFF;
+    if (depth >= RPC_DEPTH_MAX || fp_live || !process_handle_peek(dom, handle, &e, &seq) ||
+        !(e.rights & RIGHT_SEND) || !(ep = endpoint_in_table(e.obj)) ||
+        !registration_read(&ep->rpc, &r))
+        return give_up(tf, NULL, -1, NULL);
     // Nobody queued for an activation (relaxed: a caller that barges past one just
     // queued is unfair once, not wrong: give_back_activation wakes the queue).
-    uint64_t entry = __atomic_load_n(&ep->rpc.entry, __ATOMIC_ACQUIRE);
-    struct process *server = ep->rpc.server;
-    if (!entry || READ_ONCE(ep->closed) | (READ_ONCE(ep->rpc.waiting) != 0) ||
-        READ_ONCE(server->exiting) || !kobj_tryget(&ep->obj))
-        return give_up(tf, NULL, -1, 0);
+    struct process *server = r.server;
+    if (READ_ONCE(ep->closed) | (READ_ONCE(ep->rpc.waiting) != 0) || READ_ONCE(server->exiting) ||
+        !kobj_tryget(&ep->obj))
+        return give_up(tf, NULL, -1, NULL);
     // The count unchanged after the reference is taken: the handle still names ep (its
     // table slot cannot have changed hands under a handle that holds it).
     int a;
     if (READ_ONCE(dom->handle_seq) != seq || (a = take_activation(&ep->rpc)) < 0)
-        return give_up(tf, ep, -1, 0);
+        return give_up(tf, ep, -1, NULL);
     if (__atomic_exchange_n(&me->lock.locked, 1, __ATOMIC_ACQUIRE))
-        return give_up(tf, ep, a, 0);
+        return give_up(tf, ep, a, NULL);
     me->lock.owner = h;
     __atomic_add_fetch(&server->visitors, 1, __ATOMIC_SEQ_CST);  // process_visit's order
     // Under my lock, as a kill reads depth and domain: a kill of my home that came first
-    // ends the call (slowly); one of the server that comes later finds me inside it.
-    if (me->killed | READ_ONCE(server->exiting)) {
+    // ends the call (slowly); one of the server that comes later finds me inside it. The
+    // registration unchanged once I count as a visitor: its server cannot go now.
+    if (me->killed | READ_ONCE(server->exiting) || READ_ONCE(ep->rpc.gen) != r.gen) {
         spin_unlock_fast(&me->lock);
-        return give_up(tf, ep, a, 1);
+        return give_up(tf, ep, a, server);
     }
     struct rpc_frame *f = &me->rpc.frames[depth];
     me->rpc.depth = depth + 1;
     f->domain = dom;
     me->domain = server;
     spin_unlock_fast(&me->lock);
+    f->server = server;
     f->ep = ep;
     f->activation = a;
     f->window = tf->x[CALL_WINDOW];
@@ -485,14 +536,15 @@ struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
     f->tp = tf->x[4];
     f->pc = tf->sepc + 4;  // past the ecall
     f->fp_saved = false;
+    me->fp_hart = NULL;  // FP off: no hart's f registers are the thread's (fp_off)
     sched_load_address_space(h, server);
-    tf->sepc = entry;
-    TF_SP(tf) = ep->rpc.stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
+    tf->sepc = r.entry;
+    TF_SP(tf) = r.stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
     TF_A(tf, 5) = e.badge;
     h->rpc_calls++;
     return f;
 #else
-    return give_up(tf, NULL, -1, 0);  // every call takes the slow half
+    return give_up(tf, NULL, -1, NULL);  // every call takes the slow half
 #endif
 }
 
@@ -512,7 +564,7 @@ struct rpc_frame *rpc_call_slow(struct trapframe *tf)
     struct endpoint *held = (struct endpoint *)tf->x[HELD_EP];
     if (held) {  // give back what the fast half held, then start again
         if (tf->x[HELD_VISIT])
-            process_unvisit(held->rpc.server);
+            process_unvisit((struct process *)tf->x[HELD_VISIT]);
         if (tf->x[HELD_ACTIVATION])
             give_back_activation(held, (int)tf->x[HELD_ACTIVATION] - 1);
         kobj_put(&held->obj);
@@ -552,10 +604,10 @@ struct rpc_frame *rpc_call_slow(struct trapframe *tf)
 }
 
 // What rpc_return_fast leaves to do, in the low bits of the frame it returns.
-#define AFTER_WAKE  1  // a caller is queued for an activation: wake it
-#define AFTER_GONE  2  // the last visitor left an exiting server: its teardown
-#define AFTER_PUT   4  // the endpoint's last reference went
-#define AFTER_MASK  7
+#define AFTER_WAKE 1  // a caller is queued for an activation: wake it
+#define AFTER_GONE 2  // the last visitor left an exiting server: its teardown
+#define AFTER_PUT  4  // the endpoint's last reference went
+#define AFTER_MASK 7
 _Static_assert(_Alignof(struct rpc_frame) > AFTER_MASK, "the low bits of a frame are free");
 
 // The common return: no FP state, no message owed, the caller's domain not ending.
@@ -572,10 +624,9 @@ uint64_t rpc_return_fast(struct trapframe *tf)
     if (depth == 0)
         return 0;
     struct rpc_frame *f = &me->rpc.frames[depth - 1];
-    struct process *server = me->domain, *caller = f->domain;
+    struct process *server = f->server, *caller = f->domain;
     struct endpoint *ep = f->ep;
-    if (((uintptr_t)me->ipc.reply_to | (uintptr_t)me->fp_hart) ||
-        READ_ONCE(caller->exiting) ||
+    if (((uintptr_t)me->ipc.reply_to | f->fp_saved) || READ_ONCE(caller->exiting) ||
         __atomic_exchange_n(&me->lock.locked, 1, __ATOMIC_ACQUIRE))
         return 0;
     me->lock.owner = h;
@@ -600,7 +651,7 @@ uint64_t rpc_return_fast(struct trapframe *tf)
     TF_A(tf, 0) = 0;
     return (uint64_t)f | after;
 #else
-    return 0;  // every return takes the slow half
+    return 0;                            // every return takes the slow half
 #endif
 }
 
@@ -611,7 +662,7 @@ struct rpc_frame *rpc_return_finish(uint64_t frame_and_after)
     if (frame_and_after & AFTER_WAKE)
         wake_first_waiter(ep);
     if (frame_and_after & AFTER_GONE)
-        process_visitors_gone(ep->rpc.server);
+        process_visitors_gone(f->server);
     if (frame_and_after & AFTER_PUT)
         kobj_put_last(&ep->obj, 1);
     return f;

@@ -52,6 +52,9 @@ struct rpc_frame *rpc_return_slow(struct trapframe *tf);
 // From user_return and the syscall exit: t (depth > 0) must leave the server it is in
 // (it was killed there, or the server is exiting). Its call returns err; never returns.
 __attribute__((noreturn)) void rpc_unwind(struct thread *t, long err);
+// From user_trap: t (depth > 0) runs its first FP instruction in a server since the
+// call: what its caller keeps of its f registers goes into the frame, the rest is zeroed.
+void rpc_fp_first_use(struct thread *t);
 // From user_trap: t faulted in a server's entry (depth > 0): reported, and the call
 // returns E_FAULT. Never returns.
 __attribute__((noreturn)) void rpc_fault(struct thread *t, uint64_t scause);

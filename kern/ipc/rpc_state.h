@@ -28,14 +28,15 @@ struct process;
 struct thread;
 
 struct rpc_frame {
-    uint64_t s[12];              // s0-s11 (uservec.S)
-    uint64_t gp;                 // (uservec.S)
-    uint64_t ra, sp, tp, pc;     // the rest of what the caller keeps, from its trapframe
-    struct endpoint *ep;         // the endpoint called (a reference: its activations)
-    struct process *domain;      // the caller's domain, to return to
-    int activation;              // the one taken on ep
-    uint64_t window, window_len; // the part of the caller's memory rpc_copy may reach
-    bool fp_saved;               // the caller had FP state: fs0-fs11 and fcsr below
+    uint64_t s[12];               // s0-s11 (uservec.S)
+    uint64_t gp;                  // (uservec.S)
+    uint64_t ra, sp, tp, pc;      // the rest of what the caller keeps, from its trapframe
+    struct endpoint *ep;          // the endpoint called (a reference: its activations)
+    struct process *server;       // the domain entered (counted as its visitor)
+    struct process *domain;       // the caller's domain, to return to
+    int activation;               // the one taken on ep
+    uint64_t window, window_len;  // the part of the caller's memory rpc_copy may reach
+    bool fp_saved;                // the caller had FP state: fs0-fs11 and fcsr below
     uint64_t fs[12], fcsr;
 };
 
@@ -48,16 +49,17 @@ struct rpc_state {
 };
 
 // An endpoint's RPC registration (struct endpoint embeds one). ep->lock guards it and
-// the queue; the fast path reads entry (acquire: it is written last) and takes and frees
-// activations with atomics.
+// the queue. The fast path reads it without the lock, through gen (a sequence count: odd
+// while entry, stacks and server change), and takes and frees activations with atomics.
 struct rpc_server {
-    uint64_t entry;            // the server's entry pc; 0 while nothing is registered
-    uint64_t stacks;           // activation i's stack top: stacks + (i+1) * RPC_STACK_SIZE
-    struct process *server;    // the registering process (a reference, until destroy)
-    uint32_t n;                // activations
-    bool orphaned;             // the server that registered ended: calls get E_DEAD, not
-                               // E_NOENT, until a new incarnation registers
-    uint32_t free;             // atomic: bit i set when activation i is free
-    uint32_t waiting;          // atomic: callers queued for an activation
+    uint32_t gen;                // bumped before and after each change of the three below
+    uint64_t entry;              // the server's entry pc; 0 while nothing is registered
+    uint64_t stacks;             // activation i's stack top: stacks + (i+1) * RPC_STACK_SIZE
+    struct process *server;      // the registering process (a reference, until destroy)
+    uint32_t n;                  // activations
+    bool orphaned;               // the server that registered ended: calls get E_DEAD, not
+                                 // E_NOENT, until a new incarnation registers
+    uint32_t free;               // atomic: bit i set when activation i is free
+    uint32_t waiting;            // atomic: callers queued for an activation
     struct thread *head, *tail;  // those callers, first come first served
 };

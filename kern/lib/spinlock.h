@@ -10,15 +10,19 @@
 //                          proc/sched_ktest.c)
 //    2. procs_lock         process table slots (proc/process.c)
 //    3. threads_lock       thread table slots; the condition lock of thread_join()
-//    4. ep->lock           one endpoint's state and queue (ipc/endpoint.c); never two
-//                          at once (receiver counts are atomic for that reason)
+//    4. ep->lock           one endpoint's state and queue (ipc/endpoint.c), and its RPC
+//                          registration and callers waiting for an activation
+//                          (ipc/rpc.c); never two at once (receiver counts are atomic
+//                          for that reason)
 //    5. n->lock            one notification's bits and waiters (ipc/notify.c)
 //    6. p->lock            one process's state and handle table (proc/process.h);
 //                          the condition lock of process_wait()
 //    7. badges_lock        the table of watched badges (ipc/badges.c): counted as a
 //                          handle is installed, under p->lock
-//    8. t->lock            one thread's state (proc/thread.h); held across a context
-//                          switch (proc/sched.h), where the thread switched to is
+//    8. t->lock            one thread's state (proc/thread.h), its RPC depth and domain
+//                          (the RPC fast path takes its own with nothing else held);
+//                          held across a context switch (proc/sched.h), where the
+//                          thread switched to is
 //    9. t->lock (next)     locked as well, one rank further in
 //   10. sleepq->lock       one hart's queue of timed sleepers (proc/sched.c)
 //   11. rq->lock           a run queue (proc/runqueue.h); sched=perhart's steal holds

@@ -153,7 +153,7 @@ void thread_exit(long value)
 {
     struct thread *t = thread_current();
     assert(t && t->rpc.depth == 0);  // a thread in an RPC leaves it first (ipc/rpc.h)
-    ipc_thread_exit(t);  // a caller still owed a reply gets E_DEAD
+    ipc_thread_exit(t);              // a caller still owed a reply gets E_DEAD
     if (t->process)
         process_thread_exited(t->process);
     // threads_lock first: a joiner checks the state under it, so the wakeup

@@ -30,6 +30,8 @@ static bool fp_first_use(struct thread *t, uint64_t scause)
     if (scause != EXC_ILLEGAL_INST || (r_sstatus() & SSTATUS_FS) != SSTATUS_FS_OFF)
         return false;
     struct hart *h = this_hart();
+    if (t->rpc.depth)
+        rpc_fp_first_use(t);  // the caller's values are in tf->f: not the server's to see
     set_fs(SSTATUS_FS_CLEAN);
     fp_restore(t->tf);
     set_fs(SSTATUS_FS_CLEAN);  // loading them made them Dirty

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "bootfs.h"
+#include "rpc.h"
 #include "spawn.h"
 #include "testsuite.h"
 #include "ulib.h"
@@ -387,6 +388,29 @@ static bool args_for(struct worker *w, uint64_t nr, uint64_t a[7])
         if (nr == SYS_ipc_reply && !one_in(r, 4))
             a[0] = 0;  // a reply names no endpoint
         return true;
+    case SYS_rpc_register:  // an entry that returns at once, or one that faults
+        a[0] = one_in(r, 4) ? any_handle(r) : (uint64_t)pool[below(r, POOL)];
+        a[1] = one_in(r, 2)   ? (uint64_t)(uintptr_t)rpc_return
+               : one_in(r, 2) ? (uint64_t)(uintptr_t)w->scratch
+                              : bad_address(r);
+        a[2] = one_in(r, 2) ? SANDBOX_VA : output_address(r);
+        a[3] = one_in(r, 4) ? rnd(r) : below(r, SANDBOX_SIZE / RPC_STACK_SIZE + 2);
+        return true;
+    case SYS_rpc_call:  // a5, a6: the window
+        ipc_args(w, a);
+        a[5] = one_in(r, 2) ? output_address(r) : 0;
+        a[6] = length(r);
+        return true;
+    case SYS_rpc_return:  // no call to return from: E_PERM
+        for (int i = 0; i < 4; i++)
+            a[i] = rnd(r);
+        return true;
+    case SYS_rpc_copy:
+        a[0] = length(r);
+        a[1] = output_address(r);
+        a[2] = length(r);
+        a[3] = one_in(r, 3) ? bits(r) : 1 + below(r, 2);
+        return true;
     case SYS_notify_signal:
     case SYS_irq_bind:
         a[0] = any_handle(r);
@@ -406,7 +430,8 @@ static bool args_for(struct worker *w, uint64_t nr, uint64_t a[7])
 static const uint16_t ipc_calls[] = {
     SYS_ipc_call,        SYS_ipc_call,       SYS_ipc_send,       SYS_ipc_recv,    SYS_ipc_recv,
     SYS_ipc_reply,       SYS_ipc_reply_recv, SYS_ipc_reply_recv, SYS_handle_mint, SYS_handle_close,
-    SYS_endpoint_create, SYS_handle_dup,     SYS_notify_signal,  SYS_notify_wait,
+    SYS_endpoint_create, SYS_handle_dup,     SYS_notify_signal,  SYS_notify_wait, SYS_rpc_register,
+    SYS_rpc_call,        SYS_rpc_call,
 };
 static const uint16_t memory_calls[] = {
     SYS_mem_alloc,     SYS_mem_alloc, SYS_mem_unmap,  SYS_mem_unmap,
@@ -693,12 +718,26 @@ static bool run_child(enum phase phase, uint64_t seed, uint64_t calls, struct rn
     return true;
 }
 
+// RPC calls that entered a server, on every hart so far (the kernel's count).
+static uint64_t rpcs_entered(void)
+{
+    struct sys_stats s;
+    uint64_t n = 0;
+    for (int i = 0; sys_stats(&s) == 0 && (uint64_t)i < s.nharts; i++) {
+        struct hart_stats h;
+        if (sys_hart_stats(i, &h) == 0)
+            n += h.rpc_calls;
+    }
+    return n;
+}
+
 static void run_phase(enum phase phase)
 {
     struct rng r = { mix(base_seed ^ ((uint64_t)phase << 56)) | 1 };
     struct outcome o = { 0 };
     run_child(phase, rnd(&r), 50, &r, &o);  // warm-up: our heap and caches grow once
     struct sys_stats before = test_counts_settled();
+    uint64_t rpcs_before = rpcs_entered();
     o = (struct outcome){ 0 };
     uint64_t max_children = calls_per_phase / 10 + 20;
     while (o.calls < calls_per_phase && (uint64_t)o.children < max_children && !test_failed()) {
@@ -708,9 +747,10 @@ static void run_phase(enum phase phase)
     }
     printf("fuzz: %s: %lu calls (%lu succeeded) in %d children: %d finished, %d died of a "
            "fault, %d killed themselves, %d were killed at random, %d when stuck; %d other "
-           "(status %#x)\n",
+           "(status %#x); %lu RPCs entered a server\n",
            phase_names[phase], (unsigned long)o.calls, (unsigned long)o.ok, o.children, o.finished,
-           o.faulted, o.killed_itself, o.killed_early, o.killed_stuck, o.other, o.other_status);
+           o.faulted, o.killed_itself, o.killed_early, o.killed_stuck, o.other, o.other_status,
+           (unsigned long)(rpcs_entered() - rpcs_before));
     if (o.calls < calls_per_phase)
         test_fail("only %lu calls in %d children", (unsigned long)o.calls, o.children);
     test_expect_counts(&before, phase_names[phase]);

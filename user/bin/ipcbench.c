@@ -228,8 +228,9 @@ static int print_rpc(handle_t ep, int s, int n)
         return 1;
     }
     printf("ipcbench: %s RPC round trip: %lu instructions (client on hart 0, the server's "
-           "thread on hart %d; %lu context switches, %lu IPIs)\n", s == 0 ? "same-hart" : "cross-hart",
-           (unsigned long)per_trip, s, (unsigned long)switches, (unsigned long)ipis);
+           "thread on hart %d; %lu context switches, %lu IPIs)\n",
+           s == 0 ? "same-hart" : "cross-hart", (unsigned long)per_trip, s, (unsigned long)switches,
+           (unsigned long)ipis);
     return 0;
 }
 

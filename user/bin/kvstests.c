@@ -914,10 +914,10 @@ static void test_interface(void)
 }
 
 static const struct test_case tests[] = {
-    { "interface", test_interface, 0 },
-    { "protocol", test_protocol, 0 },         { "bounds", test_bounds, 0 },
-    { "bad_requests", test_bad_requests, 0 }, { "concurrency", test_concurrency, 0 },
-    { "restart", test_restart, 0 },           { "kv_command", test_kv_command, 0 },
+    { "interface", test_interface, 0 },     { "protocol", test_protocol, 0 },
+    { "bounds", test_bounds, 0 },           { "bad_requests", test_bad_requests, 0 },
+    { "concurrency", test_concurrency, 0 }, { "restart", test_restart, 0 },
+    { "kv_command", test_kv_command, 0 },
 };
 
 static const struct test_suite suite = {

@@ -18,7 +18,7 @@
 #include "ulib.h"
 #include "uthread.h"
 
-#define MS     1000000ULL  // ns
+#define MS     1000000ULL      // ns
 #define H_NEXT STARTUP_H_UART  // a child's startup slot for the next server's endpoint
 
 enum op {
@@ -31,7 +31,7 @@ enum op {
     OP_STATS,     // -> completions, the most inside at once
     OP_NEXT,      // calls the next server with op w1, argument w2 -> its status, w0, w1
     OP_RECURSE,   // calls its own endpoint again, w1 = depth -> deepest depth, the error
-    OP_FP,        // -> ft0 and fa0 as it found them; leaves fs0-fs11 clobbered
+    OP_FP,        // -> ft0, fa0 and fs0 as it found them; leaves fs0-fs11 clobbered
     OP_EXIT,      // the server's entry ends its process
     OP_WINDOW,    // reverses the window's first w1 bytes -> the four rpc_copy results
 };
@@ -44,34 +44,32 @@ static uint64_t completions, inside, inside_max;  // atomics
 static void note_inside_max(uint64_t now)
 {
     uint64_t seen = __atomic_load_n(&inside_max, __ATOMIC_RELAXED);
-    while (now > seen &&
-           !__atomic_compare_exchange_n(&inside_max, &seen, now, false, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED))
+    while (now > seen && !__atomic_compare_exchange_n(&inside_max, &seen, now, false,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
 }
 
 static void fp_op(void)
 {
-    uint64_t ft0, fa0, junk = 0x4242424242424242ULL;
+    uint64_t ft0, fa0, fs0, junk = 0x4242424242424242ULL;
     asm volatile("fmv.x.d %0, ft0" : "=r"(ft0));
     asm volatile("fmv.x.d %0, fa0" : "=r"(fa0));
+    asm volatile("fmv.x.d %0, fs0" : "=r"(fs0));
     asm volatile("fmv.d.x fs0, %0\n fmv.d.x fs1, %0\n fmv.d.x fs2, %0\n fmv.d.x fs3, %0\n"
                  "fmv.d.x fs4, %0\n fmv.d.x fs5, %0\n fmv.d.x fs6, %0\n fmv.d.x fs7, %0\n"
                  "fmv.d.x fs8, %0\n fmv.d.x fs9, %0\n fmv.d.x fs10, %0\n fmv.d.x fs11, %0"
                  :
                  : "r"(junk)
-                 : "fs0", "fs1", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9",
-                   "fs10", "fs11");
-    rpc_return(ft0, fa0, 0, 0);
+                 : "fs0", "fs1", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10",
+                   "fs11");
+    rpc_return(ft0, fa0, fs0, 0);
 }
 
 static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t badge)
 {
     uint64_t w[4] = { 0 };
     switch (op) {
-    case OP_ECHO:
-        rpc_return(a + 1, b, c, badge);
-        break;
+    case OP_ECHO: rpc_return(a + 1, b, c, badge); break;
     case OP_SLEEP:
         sys_sleep(a * MS);
         rpc_return(__atomic_add_fetch(&completions, 1, __ATOMIC_SEQ_CST), 0, 0, 0);
@@ -84,9 +82,7 @@ static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t ba
         for (;;)
             sys_sleep(1000 * MS);
         break;
-    case OP_FAULT:
-        *(volatile uint64_t *)0 = op;
-        break;
+    case OP_FAULT: *(volatile uint64_t *)0 = op; break;
     case OP_INSIDE:
         note_inside_max(__atomic_add_fetch(&inside, 1, __ATOMIC_SEQ_CST));
         sys_sleep(a * MS);
@@ -113,12 +109,8 @@ static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t ba
         rpc_return(w[0], w[1], 0, 0);
         break;
     }
-    case OP_FP:
-        fp_op();
-        break;
-    case OP_EXIT:
-        sys_process_exit(0);
-        break;
+    case OP_FP: fp_op(); break;
+    case OP_EXIT: sys_process_exit(0); break;
     case OP_WINDOW: {
         char buf[256];
         uint64_t n = a < sizeof buf ? a : sizeof buf;
@@ -129,7 +121,7 @@ static void handler(uint64_t op, uint64_t a, uint64_t b, uint64_t c, uint64_t ba
             buf[n - 1 - i] = t;
         }
         long out = in < 0 ? in : sys_rpc_copy(0, buf, n, RPC_COPY_OUT);
-        long past = sys_rpc_copy(n, buf, 1, RPC_COPY_IN);        // one byte past its end
+        long past = sys_rpc_copy(n, buf, 1, RPC_COPY_IN);              // one byte past its end
         long nowhere = sys_rpc_copy(0, (void *)0x10, n, RPC_COPY_IN);  // into no memory here
         rpc_return((uint64_t)in, (uint64_t)out, (uint64_t)past, (uint64_t)nowhere);
         break;
@@ -304,8 +296,9 @@ static void test_counters(void)
         uint64_t calls = after[hart].rpc_calls - before[hart].rpc_calls;
         uint64_t slow = after[hart].rpc_slow - before[hart].rpc_slow;
         printf("rpctests: %d round trips on hart %d: %lu RPC calls (%lu slow), %lu context "
-               "switches, %lu IPIs\n", COUNTED_CALLS, hart, (unsigned long)calls,
-               (unsigned long)slow, (unsigned long)switches, (unsigned long)ipis);
+               "switches, %lu IPIs\n",
+               COUNTED_CALLS, hart, (unsigned long)calls, (unsigned long)slow,
+               (unsigned long)switches, (unsigned long)ipis);
         expect((long)calls, COUNTED_CALLS, "RPC calls counted on the caller's hart");
         expect((long)slow, 0, "calls the slow path took");
         expect((long)switches, 0, "context switches on the caller's hart");
@@ -396,6 +389,29 @@ static void test_activations(void)
     sys_handle_close(shared_ep);
 }
 
+// Every one of the server's n activations is free: n callers get inside at once. (The
+// most it saw inside so far must be below n.)
+static long inside_once(void *ep)
+{
+    uint64_t w[4];
+    return call((handle_t)(uintptr_t)ep, w, OP_INSIDE, 30, 0);
+}
+
+static void expect_activations_free(handle_t ep, int n, const char *after)
+{
+    struct uthread t[8];
+    void *args[8];
+    for (int i = 0; i < n; i++)
+        args[i] = (void *)(uintptr_t)ep;
+    test_start_threads(t, n, inside_once, args);
+    test_join_threads(t, n, NULL);
+    uint64_t w[4];
+    expect(call(ep, w, OP_STATS, 0, 0), 0, "asking for the counts");
+    if (w[1] != (uint64_t)n)
+        test_fail("%s: %lu callers got inside at once, not all %d activations' worth", after,
+                  (unsigned long)w[1], n);
+}
+
 // A fault in the entry fails that call only; its activation is free again.
 static void test_fault(void)
 {
@@ -407,6 +423,7 @@ static void test_fault(void)
         expect(call(ep, w, OP_FAULT, 0, 0), E_FAULT, "a call whose entry faults");
     expect(call(ep, w, OP_ECHO, 41, 0), 0, "the call after the faults");
     expect((long)w[0], 42, "its answer");
+    expect_activations_free(ep, FEW_ACTIVATIONS, "after the faults");
     child_end(proc);
     sys_handle_close(ep);
 }
@@ -474,6 +491,7 @@ static void test_kill_client(void)
     sys_sleep(150 * MS);
     expect(call(ep, w, OP_STATS, 0, 0), 0, "asking again");
     expect((long)w[0], 1, "calls completed later");
+    expect_activations_free(ep, 2, "after the client was killed");
     child_end(sp);
     sys_handle_close(ep);
     test_expect_counts(&before, "after the client was killed");
@@ -535,15 +553,18 @@ static void test_restart(void)
     sys_handle_close(ep);
 }
 
-// Callee-saved FP registers survive a call; the server sees none of the caller's.
-static __attribute__((noinline)) double fp_across(handle_t ep, double v, uint64_t w[4],
-                                                  long *err)
+// Callee-saved FP registers survive calls, back to back (the second with no FP
+// instruction between: nothing loads them again); the server sees none of the caller's.
+static __attribute__((noinline)) double fp_across(handle_t ep, double v, uint64_t w[2][4],
+                                                  long err[2])
 {
     double a = v * 3, b = v * 5, c = v * 7, d = v * 11, e = v * 13, f = v * 17;
     uint64_t bits = 0x3ff8000000000000ULL;  // 1.5
     asm volatile("fmv.d.x ft0, %0\n fmv.d.x fa0, %0" : : "r"(bits) : "ft0", "fa0");
-    w[0] = OP_FP;
-    *err = rpc_call(ep, w);
+    for (int i = 0; i < 2; i++) {
+        w[i][0] = OP_FP;
+        err[i] = rpc_call(ep, w[i]);
+    }
     return a + b * 2 + c * 3 + d * 4 + e * 5 + f * 6;
 }
 
@@ -552,17 +573,21 @@ static void test_fp(void)
     handle_t proc, ep = server_start(2, 0, &proc);
     if (!ep)
         return;
-    uint64_t w[4] = { 0 };
-    long err;
-    double v = 1.25, got = fp_across(ep, v, w, &err);
+    uint64_t w[2][4] = { { 0 } };
+    long err[2];
+    double v = 1.25, got = fp_across(ep, v, w, err);
     double want = v * (3 + 5 * 2 + 7 * 3 + 11 * 4 + 13 * 5 + 17 * 6);
-    expect(err, 0, "the call");
     if (got != want)
-        test_fail("FP values kept across the call: %d/1000, not %d/1000", (int)(got * 1000),
+        test_fail("FP values kept across two calls: %d/1000, not %d/1000", (int)(got * 1000),
                   (int)(want * 1000));
-    if (w[0] || w[1])
-        test_fail("the server saw the caller's f registers: ft0 %#lx, fa0 %#lx",
-                  (unsigned long)w[0], (unsigned long)w[1]);
+    for (int i = 0; i < 2; i++) {
+        expect(err[i], 0, "a call");
+        if (w[i][0] | w[i][1] | w[i][2])
+            test_fail("call %d: the server saw the caller's f registers: ft0 %#lx, fa0 %#lx, "
+                      "fs0 %#lx",
+                      i + 1, (unsigned long)w[i][0], (unsigned long)w[i][1],
+                      (unsigned long)w[i][2]);
+    }
     child_end(proc);
     sys_handle_close(ep);
 }
@@ -584,7 +609,8 @@ static void test_window(void)
     if (strcmp(text, "gnitargim") != 0)
         test_fail("the window holds \"%s\", not the reversed text", text);
     uint64_t v[4] = { OP_WINDOW, 16 };
-    expect(rpc_call_window(ep, v, (void *)0x3000200000ULL, 16), 0, "a call with an unmapped window");
+    expect(rpc_call_window(ep, v, (void *)0x3000200000ULL, 16), 0,
+           "a call with an unmapped window");
     expect((long)v[0], E_FAULT, "copying from an unmapped window");
     child_end(proc);
     sys_handle_close(ep);

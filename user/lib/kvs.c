@@ -17,22 +17,62 @@
 #include "server.h"
 #include "ulib.h"
 
-#define KVS_LOOKUP_MS 2000  // init registers kvs before any program runs: a short wait
-#define KVS_TRIES     3     // calls on a handle another thread closed under us
+#define KVS_LOOKUP_MS    2000  // init registers kvs before any program runs: a short wait
+#define KVS_TRIES        3     // calls on a handle another thread closed under us
+#define KVS_ASK_TRIES    50    // kvs_ask_again: asking until a new kvs answers, at most ...
+#define KVS_ASK_PAUSE_MS 10    // ... this far apart
 
 static struct ulock kvs_lock;
 static handle_t kvs_handle;  // kvs_lock must be held when using these; 0: look it up first
-static bool kvs_by_rpc;      // kvs_handle's kvs registered an RPC entry (kvs=rpc): use it
+static bool kvs_asked;       // whether kvs_handle's kvs takes RPC is known: kvs_by_rpc
+static bool kvs_by_rpc;      // it registered an RPC entry (kvs=rpc: lab 5): call that
+static uint64_t kvs_pid;     // the kvs that said so
 
 // (These are for exercise 3: until it is written, "unused" keeps the build quiet.)
 
 // Whether the kvs behind h takes RPC (lab 5: booted with kvs=rpc). Asked by message:
 // kvs registers its entry before it answers its first message, so a client that asked
 // too early cannot miss it (a kvs without the question answers E_INVAL: no).
-static bool kvs_offers_rpc(handle_t h)
+static long kvs_ask(handle_t h)
 {
     struct ipc_msg m = { .w = { KVS_RPC } };
-    return ipc_call(h, &m, NULL) == 0 && m.w[0] == 0 && m.w[1] == 1;
+    long err = ipc_call(h, &m, NULL);
+    kvs_by_rpc = err == 0 && m.w[0] == 0 && m.w[1] == 1;
+    kvs_pid = err == 0 ? m.w[2] : 0;
+    kvs_asked = true;
+    return err;
+}
+
+// Whether to call h by RPC; asks its kvs the first time.
+static bool kvs_takes_rpc(handle_t h)
+{
+    ulock_acquire(&kvs_lock);
+    if (kvs_handle == h && !kvs_asked)
+        kvs_ask(h);
+    bool by_rpc = kvs_handle == h && kvs_by_rpc;
+    ulock_release(&kvs_lock);
+    return by_rpc;
+}
+
+// An RPC to h failed with E_DEAD: its kvs ended, and init restarts it on the same
+// endpoint, which keeps the handle good. A message would wait in the endpoint's queue
+// for the next kvs; a call finds no entry until that kvs registers one, and fails again
+// at once, for as long as the old one takes to die and the new one to start. So before
+// the E_DEAD goes back, the question is asked again, by message, until another kvs
+// answers it (the dying one may take a message or two while its kill goes around), and
+// the calls after go the way that one says. (Looking the name up again instead would
+// close the handle under every other thread.)
+static void kvs_ask_again(handle_t h)
+{
+    ulock_acquire(&kvs_lock);
+    uint64_t dead = kvs_pid;
+    for (int i = 0; kvs_handle == h && i < KVS_ASK_TRIES; i++) {
+        long err = kvs_ask(h);
+        if (err != E_DEAD && (err < 0 || kvs_pid != dead))
+            break;
+        sys_sleep(KVS_ASK_PAUSE_MS * 1000000ULL);
+    }
+    ulock_release(&kvs_lock);
 }
 
 // One request as an RPC: m's words and x's bytes in, the reply's out (kvs_rpc in
@@ -52,9 +92,10 @@ static long kvs_rpc_call(handle_t h, struct ipc_msg *m, struct ipc_xfer *x)
         return err;
     memcpy(m->w, w, sizeof w);
     if (x && x->recv_buf) {
-        uint64_t got = w[3] < x->recv_cap ? w[3] : x->recv_cap;
-        memcpy((void *)(uintptr_t)x->recv_buf, window, got);
-        x->recv_len = got;
+        if (w[3] > x->recv_cap)
+            return E_TOOBIG;  // as a message's reply bigger than its room would be
+        memcpy((void *)(uintptr_t)x->recv_buf, window, w[3]);
+        x->recv_len = w[3];
     }
     return 0;
 }
@@ -66,7 +107,7 @@ __attribute__((unused)) static long kvs_endpoint(handle_t *out)
     ulock_acquire(&kvs_lock);
     if (!kvs_handle) {
         err = ns_lookup_wait("kvs", KVS_LOOKUP_MS, &kvs_handle);
-        kvs_by_rpc = err == 0 && kvs_offers_rpc(kvs_handle);
+        kvs_asked = false;
     }
     *out = kvs_handle;
     ulock_release(&kvs_lock);
@@ -96,7 +137,7 @@ __attribute__((unused)) static bool kvs_replaced(handle_t h)
 const char *kvs_interface(void)
 {
     ulock_acquire(&kvs_lock);
-    const char *how = !kvs_handle ? NULL : kvs_by_rpc ? "rpc" : "msg";
+    const char *how = !kvs_handle || !kvs_asked ? NULL : kvs_by_rpc ? "rpc" : "msg";
     ulock_release(&kvs_lock);
     return how;
 }
@@ -142,11 +183,11 @@ __attribute__((unused)) static long kvs_call(struct ipc_msg *m, struct ipc_xfer 
         if (err < 0)
             return err;
         *m = req;
-        ulock_acquire(&kvs_lock);
-        bool by_rpc = kvs_by_rpc && kvs_handle == h;
-        ulock_release(&kvs_lock);
+        bool by_rpc = kvs_takes_rpc(h);
         err = by_rpc ? kvs_rpc_call(h, m, x) : ipc_call(h, m, x);
-        if (err == E_DEAD)
+        if (err == E_DEAD && by_rpc)
+            kvs_ask_again(h);
+        else if (err == E_DEAD)
             kvs_forget(h);
         // Closed by a thread that saw E_DEAD before we could use it: the request never
         // left, so it is safe to make on the new handle.

@@ -14,7 +14,8 @@
 //                                                     '\n', as many as fit in IPC_BUF_MAX;
 //                                                     w[1] = how many, w[2] = keys in all
 //   KVS_RPC      -                                    w[1] = 1 when kvs serves RPC on the
-//                                                     same endpoint (kvs=rpc: lab 5)
+//                                                     same endpoint (kvs=rpc: lab 5),
+//                                                     w[2] = its pid
 //
 // Keys are 1..KVS_KEY_MAX bytes, with no '\0' (the client's keys are C strings) and no
 // '\n' (KVS_LIST separates keys with it); they are sent without a '\0'. Values are
@@ -46,9 +47,10 @@
 //
 // The client looks "kvs" up in ns on first use (E_BADHANDLE when there is no kvs) and
 // keeps the handle; it asks the kvs behind it whether it takes RPC, and then calls that
-// way (the same requests, the bytes through the call's window: see servers/kvs.c). A call that fails with E_DEAD (kvs died answering it: the request
-// may or may not have been done, and the table is gone either way) is not made again;
-// the next call looks "kvs" up again and reaches the restarted kvs.
+// way (the same requests, the bytes through the call's window: see servers/kvs.c). A call that
+// fails with E_DEAD (kvs died answering it: the request may or may not have been done, and the
+// table is gone either way) is not made again; the next call looks "kvs" up again and reaches the
+// restarted kvs.
 #pragma once
 
 #include <stddef.h>

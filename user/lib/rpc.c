@@ -20,7 +20,7 @@ long rpc_serve(handle_t ep, rpc_handler handler, unsigned n)
         return E_INVAL;
     uint64_t tls_size = (_tls_size() + TLS_ALIGN - 1) & ~(uint64_t)(TLS_ALIGN - 1);
     if (tls_size + 16 + 1024 > RPC_STACK_SIZE)
-        return E_TOOBIG;  // no room left for a stack
+        return E_TOOBIG;                                         // no room left for a stack
     uint8_t *mem = malloc((uint64_t)n * RPC_STACK_SIZE + PAGE);  // kept while the server runs
     if (!mem)
         return E_NOMEM;

@@ -10,7 +10,7 @@
 //   (neither)              starts the servers, then the shell `sh` on the console,
 //                          again whenever it exits
 // A program gets every boot word, argv[0] replaced by its name (so the grader's nonce).
-// A server gets the one word named after it, if there is one (kvs=rpc: kvs/kvs.c).
+// A server gets the one word named after it, if there is one (kvs=rpc: servers/kvs.c).
 //
 // The servers. init starts ns, con, pm and (when the archive has them) fs and kvs, and
 // starts a server that dies again after a back-off: 100 ms, doubling to 2 s, back to
@@ -106,7 +106,7 @@ static void register_names(void)
         printf("init: cannot register init in ns: %s\n", abi_strerror(err));
 }
 
-static int boot_argc;      // init's own words, for the servers' (service_spawn)
+static int boot_argc;  // init's own words, for the servers' (service_spawn)
 static char **boot_argv;
 
 static long service_spawn(struct service *s, handle_t *proc)

@@ -10,11 +10,11 @@
 // KVS_MAX_KEYS of them), and KVS_LIST walks them in order, so the keys come out sorted
 // and an index into them is a stable place to go on from.
 //
-// Concurrency: one thread serves everyone, and the table has no lock. Many clients may
-// call at once; the kernel queues their calls on the endpoint (by priority, first come
-// first served) and this thread takes them one at a time. That is correct because every
-// request is short and waits for nothing but the processor: there is no request a second
-// thread could serve while the first is stuck. (fs and pm need a pool: a pipe read or a
+// Concurrency: one thread serves every message, and for messages alone the table
+// would need no lock. Many clients may call at once; the kernel queues their calls on the endpoint
+// (by priority, first come first served) and this thread takes them one at a time. That is correct
+// because every request is short and waits for nothing but the processor: there is no request a
+// second thread could serve while the first is stuck. (fs and pm need a pool: a pipe read or a
 // PM_WAIT holds its thread until someone else acts.) More threads would let requests
 // run on several harts at once, but every request touches the table, so each would hold
 // one lock for nearly all its work: the harts would take turns at the lock instead of at
@@ -242,7 +242,10 @@ static long kvs_request(struct server_req *r)
     case KVS_GET: return get_req(r);
     case KVS_DELETE: return delete_req(r);
     case KVS_LIST: return list_req(r);
-    case KVS_RPC: r->reply[1] = rpc_offered; return 0;
+    case KVS_RPC:
+        r->reply[1] = rpc_offered;
+        r->reply[2] = (uint64_t)sys_process_pid(H_SELF);
+        return 0;
     default: return E_INVAL;  // the stream operations too: kvs serves no stream
     }
 }
@@ -266,10 +269,9 @@ static void kvs_handle(struct server_req *r)
 static void kvs_rpc(uint64_t op, uint64_t w1, uint64_t w2, uint64_t len, uint64_t badge)
 {
     uint8_t in[IPC_BUF_MAX], out[IPC_BUF_MAX];  // on the activation's stack: its own
-    struct server_req r = { .req = { .w = { op, w1, w2, len }, .badge = badge },
-                            .data = in,
-                            .len = len,
-                            .out = out };
+    struct server_req r = {
+        .req = { .w = { op, w1, w2, len }, .badge = badge }, .data = in, .len = len, .out = out
+    };
     long status = len > IPC_BUF_MAX ? E_TOOBIG : sys_rpc_copy(0, in, len, RPC_COPY_IN);
     if (status == 0)
         status = kvs_request_locked(&r);
