@@ -117,10 +117,10 @@ def test_no_hart_hop(boots):
 
 def rpc_calls(m):
     """The RPC column of `harts`, summed."""
-    start = len(m.log)
-    m.sendline("harts")
-    m.expect(PROMPT, timeout=30)
-    rows = [line.split() for line in m.log[start:].split("\n")]
+    m.sendline("harts; echo harts-done")
+    m.expect(r"^harts-done$", timeout=30)
+    table = m.log[m.log.rfind("HART HARTID"):m.log.rfind("harts-done")]
+    rows = [line.split() for line in table.split("\n")]
     return sum(int(r[-1]) for r in rows if len(r) == 16 and r[0].isdigit())
 
 
@@ -130,14 +130,14 @@ def test_kv_at_the_shell_by_rpc(boots, shuttle):
     their RPC calls"""
     m = shuttle.boot(cpus=2, bootargs="kvs=rpc", timeout=60)
     m.expect(r"kvs: serving RPC as well")
+    m.sendline("")  # the shell's first prompt may come before kvs's line, or after
     m.expect(PROMPT)
     before = rpc_calls(m)
-    m.sendline("kv put lab five")
-    m.expect(PROMPT, timeout=30)
-    start = len(m.log)
-    m.sendline("kv get lab")
-    m.expect(PROMPT, timeout=30)
-    assert "five" in m.log[start:], f"`kv get lab` printed {m.log[start:]!r}"
+    m.sendline("kv put lab five; echo put-done")
+    m.expect(r"^put-done$", timeout=30)
+    m.sendline("kv get lab; echo get-done")
+    got = m.expect(r"^(.*)\n(?:.*\n)*?get-done$", timeout=30)
+    assert "five" in got.group(0), f"`kv get lab` printed {got.group(0)!r}"
     after = rpc_calls(m)
     assert after > before, \
         f"the harts' RPC counts went from {before} to {after}: kv did not call kvs by RPC"

@@ -1,6 +1,6 @@
 // Migrating-thread RPC (see rpc.h and rpc_state.h).
 //
-// The fast path (no FP state to move, an activation free, nobody queued, nothing dying)
+// The fast path (the f registers off, an activation free, nobody queued, nothing dying)
 // takes no lock but the calling thread's own: the endpoint is looked up like the IPC
 // fast path does (ipc/fastpath.c), activations are bits taken and given back with
 // atomics, and the server is pinned by the endpoint reference the frame holds (the
@@ -34,6 +34,8 @@ _Static_assert(RPC_ACTIVATIONS_MAX <= 32, "activations are the bits of a uint32_
 static void registration_change(struct rpc_server *s, uint64_t entry, uint64_t stacks,
                                 struct process *server)
 {
+    if (!entry)  // the end of one: no bit may outlive it into the next, which sets its own
+        __atomic_store_n(&s->free, 0, __ATOMIC_RELAXED);
     uint32_t gen = s->gen;
     __atomic_store_n(&s->gen, gen + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);  // odd before any field changes
@@ -85,10 +87,10 @@ long sys_rpc_register(handle_t endpoint, uint64_t entry, uint64_t stacks, uint64
         err = E_BUSY;  // one server, one entry: a second would steal the first's callers
     } else {
         kobj_get(&p->obj);
-        registration_change(s, entry, stacks, p);
-        s->n = (uint32_t)n;
+        // The activations first: a caller that reads the registration finds them free.
+        __atomic_store_n(&s->free, (uint32_t)((1ULL << n) - 1), __ATOMIC_RELAXED);
         s->orphaned = false;
-        __atomic_store_n(&s->free, (uint32_t)((1ULL << n) - 1), __ATOMIC_RELEASE);
+        registration_change(s, entry, stacks, p);
     }
     spin_unlock(&ep->lock);
     kobj_put(o);
@@ -369,8 +371,8 @@ ALWAYS_INLINE struct rpc_frame *leave(struct hart *h, struct thread *me, struct 
     // LAB 5 exercise 2: leave the server: answer a message the entry owes (ipc_thread_exit),
     // pop the frame under my lock (depth, domain, and killed: a kill at depth > 0 was the
     // server's), restore FP state, load the caller's address space (only then may the
-    // server go), then give back what enter took: the visit, the activation and the
-    // reference to ep.
+    // server go), then give back what enter took: the activation, then the visit (then
+    // the server may go, and a new one register), then the reference to ep.
 #if SOL >= 5
     struct rpc_frame *f = &me->rpc.frames[me->rpc.depth - 1];
     struct process *server = f->server;
@@ -386,8 +388,10 @@ ALWAYS_INLINE struct rpc_frame *leave(struct hart *h, struct thread *me, struct 
     if (f->fp_saved)
         fp_unpark(h, me, f, tf);
     sched_load_address_space(h, f->domain);
-    process_unvisit(server);  // from here the server may be torn down
+    // The activation before the visit: once the visit is given back the server may be
+    // torn down and a new one register, whose bits a late give-back would corrupt.
     give_back_activation(f->ep, f->activation);
+    process_unvisit(server);  // from here the server may be torn down
     kobj_put(&f->ep->obj);
     return f;
 #else
@@ -477,7 +481,7 @@ ALWAYS_INLINE bool kobj_tryget(struct kobject *o)
 }
 
 // The common call: the handle names an endpoint I may send on with a server registered,
-// an activation free and nobody queued, the server not exiting, no FP state, no lock
+// an activation free and nobody queued, the server not exiting, the f registers off, no lock
 // contended. The words are in tf's a0-a3 already (uservec.S).
 struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
 {
@@ -610,7 +614,7 @@ struct rpc_frame *rpc_call_slow(struct trapframe *tf)
 #define AFTER_MASK 7
 _Static_assert(_Alignof(struct rpc_frame) > AFTER_MASK, "the low bits of a frame are free");
 
-// The common return: no FP state, no message owed, the caller's domain not ending.
+// The common return: the entry used no FP, owes no message; the caller's domain goes on.
 // The words are in tf's a1-a4 already (uservec.S).
 uint64_t rpc_return_fast(struct trapframe *tf)
 {
@@ -636,12 +640,12 @@ uint64_t rpc_return_fast(struct trapframe *tf)
     spin_unlock_fast(&me->lock);
     sched_load_address_space(h, caller);
     uint64_t after = 0;
+    __atomic_fetch_or(&ep->rpc.free, 1u << f->activation, __ATOMIC_SEQ_CST);  // before the
+    if (__atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST))                  // visit (leave)
+        after |= AFTER_WAKE;
     if (__atomic_sub_fetch(&server->visitors, 1, __ATOMIC_SEQ_CST) == 0 &&
         READ_ONCE(server->exiting))
         after |= AFTER_GONE;
-    __atomic_fetch_or(&ep->rpc.free, 1u << f->activation, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST))
-        after |= AFTER_WAKE;
     if (__atomic_fetch_sub(&ep->obj.refs, 1, __ATOMIC_ACQ_REL) <= 1)
         after |= AFTER_PUT;
     tf->x[1] = f->ra;

@@ -7,8 +7,8 @@
 // activation it took. Frames nest (A calls B, whose entry calls C) up to RPC_DEPTH_MAX:
 //
 //     t->domain = C ------------------------------+   running C's entry, on C's stack
-//     frames[1]: in B: s0-s11 gp ra sp tp pc  ep(C) activation window
-//     frames[0]: in A: s0-s11 gp ra sp tp pc  ep(B) activation window
+//     frames[1]: in B: s0-s11 gp ra sp tp pc  ep(C) server(C) activation window
+//     frames[0]: in A: s0-s11 gp ra sp tp pc  ep(B) server(B) activation window
 //     t->process = A (home: accounting and kill follow it; depth 0 runs here)
 //
 // Only the thread itself pushes and pops its frames. depth changes under t->lock, which
@@ -56,7 +56,6 @@ struct rpc_server {
     uint64_t entry;              // the server's entry pc; 0 while nothing is registered
     uint64_t stacks;             // activation i's stack top: stacks + (i+1) * RPC_STACK_SIZE
     struct process *server;      // the registering process (a reference, until destroy)
-    uint32_t n;                  // activations
     bool orphaned;               // the server that registered ended: calls get E_DEAD, not
                                  // E_NOENT, until a new incarnation registers
     uint32_t free;               // atomic: bit i set when activation i is free

@@ -55,7 +55,8 @@ struct process *process_create(const char *name)
         p->fail_injected = injected;
         p->pagetable = p->root;  // its user half was emptied when the slot was last used
         p->harts_used = 0;
-        p->visitors = 0;
+        // Not visitors: it is 0 when the slot is freed, and a caller that counted itself
+        // in a moment ago, reading a registration that changed, takes itself off again.
         p->teardown_queued = false;
         spin_unlock(&p->lock);
         spin_unlock(&procs_lock);

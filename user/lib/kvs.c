@@ -1,5 +1,6 @@
 // The key-value server's client (see kvs.h). kvs's endpoint is looked up in ns on first
-// use and kept until a call fails with E_DEAD, as pm's client does (pm.c).
+// use and kept until a message fails with E_DEAD, as pm's client does (pm.c); an RPC that
+// fails so keeps it (kvs_ask_again says why).
 //
 // Why look it up again at all, when init keeps kvs's endpoint across restarts and the
 // old handle would reach the new kvs? Because that is init's choice, not the protocol's:

@@ -50,7 +50,7 @@
 // way (the same requests, the bytes through the call's window: see servers/kvs.c). A call that
 // fails with E_DEAD (kvs died answering it: the request may or may not have been done, and the
 // table is gone either way) is not made again; the next call looks "kvs" up again and reaches the
-// restarted kvs.
+// restarted kvs (by RPC: asks again, on the same handle, until the restarted kvs answers).
 #pragma once
 
 #include <stddef.h>
