@@ -102,6 +102,10 @@ struct hart {
     struct process *teardowns;        // processes to tear down (proc/process.c)
     uint32_t notices;                 // closing notices to post (ipc/badges.c): a record
                                       // number + 1, or 0
+
+    // Tracing (lib/trace.h): set at boot when `trace` is given, cleared at power-off.
+    bool tracing;
+    uint32_t trace_flow;  // the flow id of the last IPI raised here (its sender wrote it)
 };
 
 extern struct hart harts[];

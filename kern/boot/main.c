@@ -15,6 +15,7 @@
 #include "lib/assert.h"
 #include "lib/console.h"
 #include "lib/string.h"
+#include "lib/trace.h"
 #include "mm/failalloc.h"
 #include "mm/kalloc.h"
 #include "mm/memlayout.h"
@@ -129,6 +130,7 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
     printf("sched: %s, quantum %lu ticks, wakeup %s\n", sched_policy_name(),
            (unsigned long)sched.quantum_ticks, sched_wakeup_name());
     ipi_init(&platform, bootargs_get(&bootargs, "ipi"));
+    trace_init(bootargs_flag(&bootargs, "trace"), platform.timebase_hz);
 
     int online = harts_start_others();
     printf("%d harts online\n", online);
@@ -136,9 +138,12 @@ void boot_main(uint64_t hartid, uint64_t dtb_pa)
 
     uint64_t ipcfast = 1;
     bootargs_number(&bootargs, "ipcfast", &ipcfast);
-    ipc_fastpath_enable(ipcfast != 0);
-    if (!ipcfast)
-        printf("ipc: the fast path is off (ipcfast=0)\n");
+    // The fast path keeps no trace hooks, so that tracing costs it nothing when off; while
+    // tracing, IPC takes the general path, which records every step (lib/trace.h).
+    bool tracing = this_hart()->tracing;
+    ipc_fastpath_enable(ipcfast != 0 && !tracing);
+    if (!ipcfast || tracing)
+        printf("ipc: the fast path is off (%s)\n", tracing ? "tracing" : "ipcfast=0");
 
     const char *how = bootargs_get(&bootargs, "panic");
     if (how)

@@ -88,6 +88,11 @@ bool ipi_send(struct hart *h, enum ipi_reason reason)
         me->ipis_coalesced++;
     else {
         me->ipis_sent++;
+        if (me->tracing) {
+            uint32_t flow = __atomic_fetch_add(&trace_flow_next, 1, __ATOMIC_RELAXED);
+            WRITE_ONCE(h->trace_flow, flow);  // before the raise: the target reads it
+            trace_on_hart(me, TRACE_IPI_SEND, (uint32_t)h->index | reason << 8, flow);
+        }
         raise(h);
     }
     pop_off();
@@ -148,6 +153,7 @@ void ipi_interrupt(void)
     clear_sip(SIP_SSIP);
     uint32_t reasons = __atomic_exchange_n(&h->ipi_pending, 0, __ATOMIC_ACQ_REL);
     h->ipis++;
+    trace_on_hart(h, TRACE_IPI_TAKE, reasons, READ_ONCE(h->trace_flow));
     if (reasons & IPI_TLB)
         serve_tlb(h);
     // IPI_CALL runs in the idle loop, outside the interrupt handler; IPI_WAKE has done

@@ -4,6 +4,7 @@
 // tree has no such device, SRST is used with the failure reason.
 #include "dev/power.h"
 #include "arch/riscv.h"
+#include "lib/trace.h"
 #include "mm/memlayout.h"
 #include "sbi/sbi.h"
 
@@ -20,6 +21,8 @@ void power_init(uint64_t test_device_pa)
 void power_off(int status)
 {
     intr_off();
+    if (this_hart()->tracing)
+        trace_stop();  // tools/trace.py's breakpoint: the rings are dumped there
     if (status != POWER_OK && test_device)
         *test_device = TEST_FAIL | (uint32_t)status << 16;
     sbi_system_reset(SBI_SRST_TYPE_SHUTDOWN,

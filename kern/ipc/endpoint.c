@@ -369,6 +369,7 @@ static long send_or_call(struct endpoint *ep, uint64_t badge, bool is_call)
                 return 0;
             }
             // r owes me a reply.
+            trace(TRACE_IPC_CALL, (uint32_t)r->id, (uint32_t)me->domain->pid);
             r->ipc.reply_to = me;
             r->ipc.reply_id = me->id;
             return wait_for_reply(me, r);
@@ -383,6 +384,8 @@ static long send_or_call(struct endpoint *ep, uint64_t badge, bool is_call)
     case EP_IDLE:
     case EP_SEND:
         err = ep->closed ? E_DEAD : !is_call && (me->ipc.flags & IPC_NONBLOCK) ? E_AGAIN : 0;
+        if (!err && is_call)
+            trace(TRACE_IPC_CALL, 0, (uint32_t)me->domain->pid);
         if (!err)
             err = block_in_queue(me, ep, IPC_SEND_QUEUED, NULL);  // killed, if it returns
         else
@@ -572,6 +575,7 @@ static long reply(struct thread **caller_out)
         *caller_out = caller;
     } else {
         struct outcome o = transfer(me, caller, 0);
+        trace(TRACE_IPC_REPLY, (uint32_t)caller->id, (uint32_t)me->domain->pid);
         complete(caller, o.sender ? o.sender : o.receiver);
         *caller_out = caller;
         err = o.sender;

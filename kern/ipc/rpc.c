@@ -13,6 +13,7 @@
 #include "lib/assert.h"
 #include "lib/console.h"
 #include "lib/string.h"
+#include "lib/trace.h"
 #include "mm/uvm.h"
 #include "proc/process.h"
 #include "proc/sched.h"
@@ -347,6 +348,13 @@ ALWAYS_INLINE struct rpc_frame *enter(struct hart *h, struct thread *me, struct 
     TF_SP(tf) = r.stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
     TF_A(tf, 5) = badge;
     h->rpc_calls++;
+    // LAB 6 exercise 2: record the entry in the hart's trace (lib/trace.h: TRACE_RPC_ENTER,
+    // the depth after and the server's pid), here and in rpc_call_fast; and the return
+    // (TRACE_RPC_RETURN, the depth after and the pid returned to) in leave() and
+    // rpc_return_fast.
+#if SOL >= 6
+    trace_on_hart(h, TRACE_RPC_ENTER, (uint32_t)me->rpc.depth, (uint32_t)server->pid);
+#endif
     return f;
 dead:
     give_back_activation(ep, a);
@@ -388,6 +396,9 @@ ALWAYS_INLINE struct rpc_frame *leave(struct hart *h, struct thread *me, struct 
     if (f->fp_saved)
         fp_unpark(h, me, f, tf);
     sched_load_address_space(h, f->domain);
+#if SOL >= 6
+    trace_on_hart(h, TRACE_RPC_RETURN, (uint32_t)me->rpc.depth, (uint32_t)f->domain->pid);
+#endif
     // The activation before the visit: once the visit is given back the server may be
     // torn down and a new one register, whose bits a late give-back would corrupt.
     give_back_activation(f->ep, f->activation);
@@ -546,6 +557,9 @@ struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
     TF_SP(tf) = r.stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
     TF_A(tf, 5) = e.badge;
     h->rpc_calls++;
+#if SOL >= 6
+    trace_on_hart(h, TRACE_RPC_ENTER, (uint32_t)depth + 1, (uint32_t)server->pid);
+#endif
     return f;
 #else
     return give_up(tf, NULL, -1, NULL);  // every call takes the slow half
@@ -639,6 +653,9 @@ uint64_t rpc_return_fast(struct trapframe *tf)
     me->killed = false;  // as leave() says
     spin_unlock_fast(&me->lock);
     sched_load_address_space(h, caller);
+#if SOL >= 6
+    trace_on_hart(h, TRACE_RPC_RETURN, (uint32_t)depth - 1, (uint32_t)caller->pid);
+#endif
     uint64_t after = 0;
     __atomic_fetch_or(&ep->rpc.free, 1u << f->activation, __ATOMIC_SEQ_CST);  // before the
     if (__atomic_load_n(&ep->rpc.waiting, __ATOMIC_SEQ_CST))                  // visit (leave)

@@ -53,6 +53,7 @@ struct process *process_create(const char *name)
             if (*c < ' ' || *c > '~')
                 *c = '?';  // it is printed (fault reports, ps): one plain line each
         p->fail_injected = injected;
+        trace_name(p->pid, p->name);
         p->pagetable = p->root;  // its user half was emptied when the slot was last used
         p->harts_used = 0;
         // Not visitors: it is 0 when the slot is freed, and a caller that counted itself

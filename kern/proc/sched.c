@@ -105,14 +105,15 @@ static void tell(struct hart *h, struct thread *t)
 #endif
 }
 
-// Puts t on a run queue, and with wakeup=ipi tells the hart that should notice.
-// Caller holds t->lock.
-static void enqueue(struct thread *t)
+// Puts t on a run queue, and with wakeup=ipi tells the hart that should notice; returns
+// that hart, or NULL when any may take it. Caller holds t->lock.
+static struct hart *enqueue(struct thread *t)
 {
     assert(holding(&t->lock));
     struct hart *h = policy->enqueue(t);
     if (wakeup == WAKEUP_IPI && h)
         tell(h, t);
+    return h;
 }
 
 void sched_wake(struct thread *t)
@@ -120,7 +121,8 @@ void sched_wake(struct thread *t)
     assert(holding(&t->lock));
     assert(t->state != T_RUNNING && t->state != T_RUNNABLE && t->state != T_ZOMBIE);
     t->state = T_RUNNABLE;
-    enqueue(t);
+    struct hart *to = enqueue(t);
+    trace(TRACE_WAKEUP, to ? (uint32_t)to->index : 0xff, (uint32_t)t->id);
 }
 
 void sched_requeue(struct thread *t, int priority, uint64_t affinity)
@@ -209,6 +211,7 @@ static void switch_from(struct hart *h, struct thread *prev, struct thread *next
         swtch(save, &next->context);
     } else {
         h->current = NULL;
+        trace_on_hart(h, TRACE_SWITCH, 0, 0);
         WRITE_ONCE(h->wake_above, PRIORITY_MAX);  // its idle loop looks before it sleeps
         swtch(save, &h->idle);
     }
@@ -467,7 +470,9 @@ static void idle_wait(struct hart *h, uint64_t seen)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (policy->arrivals(h) == seen) {
         inject_wakeup(h);
+        trace_on_hart(h, TRACE_IDLE_ENTER, 0, 0);
         wfi();
+        trace_on_hart(h, TRACE_IDLE_EXIT, 0, 0);
     }
     WRITE_ONCE(h->wake_above, PRIORITY_MAX);
     intr_on();

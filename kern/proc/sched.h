@@ -23,6 +23,7 @@
 #pragma once
 
 #include "arch/hart.h"
+#include "lib/trace.h"
 #include "proc/process.h"
 #include "proc/runqueue.h"
 #include "proc/thread.h"
@@ -208,9 +209,12 @@ ALWAYS_INLINE void sched_switch_in_user(struct hart *h, struct thread *t)
         w_sstatus((s & ~SSTATUS_FS) | fs);
 }
 
+// (The IPC fast path, the one user of sched_switch_in_user, is off while tracing: it
+// records no switch.)
 ALWAYS_INLINE void sched_switch_in(struct hart *h, struct thread *t)
 {
     sched_switch_in_common(h, t);
+    trace_on_hart(h, TRACE_SWITCH, (uint32_t)t->id, t->process ? (uint32_t)t->process->pid : 0);
     if (!t->process)
         return;
     sched_load_address_space(h, t->domain);

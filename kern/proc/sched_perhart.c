@@ -195,6 +195,7 @@ static bool steal_one(struct hart *victim, struct hart *thief, int min_load)
     if (t) {
         rq_push(rq_of(thief), t);
         thief->steals++;
+        trace_on_hart(thief, TRACE_STEAL, (uint32_t)victim->index, (uint32_t)t->id);
         victim->pushed++;  // under victim's queue lock: thieves take turns
     }
     unlock_pair(victim, thief);

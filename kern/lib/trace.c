@@ -1,0 +1,50 @@
+// Per-hart event traces: the rings, and turning them on and off (lib/trace.h).
+#include "lib/trace.h"
+#include "arch/asm.h"
+#include "lib/console.h"
+
+// In .bss: 1 MiB that costs nothing but the boot's clearing of it when tracing is off.
+struct trace_ring trace_rings[MAX_HARTS];
+struct trace_info trace_info;
+uint32_t trace_flow_next = 1;  // IPI flow ids: 0 means "none" to the reader
+
+void trace_init(bool on, uint64_t timebase)
+{
+    trace_info.nharts = (uint64_t)nharts;
+    trace_info.timebase = timebase;
+    trace_info.records = TRACE_RECORDS;
+    trace_info.magic = TRACE_MAGIC;
+    if (!on)
+        return;
+    for (int i = 0; i < nharts; i++)
+        harts[i].tracing = true;
+    printf("trace: on, %d records a hart (scons trace gets them out at power-off)\n",
+           TRACE_RECORDS);
+}
+
+void trace_name(int pid, const char *name)
+{
+    struct hart *h = this_hart();
+    if (!h->tracing)
+        return;
+    for (uint32_t place = 0, done = 0; place < 4 && !done; place++) {
+        uint32_t bytes = 0;
+        for (int i = 0; i < 4 && !done; i++) {
+            char c = name[place * 4 + i];
+            bytes |= (uint32_t)(uint8_t)c << (8 * i);
+            done = c == '\0';
+        }
+        trace_on_hart(h, TRACE_NAME, ((uint32_t)pid & 0xfffff) | place << 20, bytes);
+    }
+}
+
+// Stops every hart's recording; GDB (tools/trace.py) breaks here and dumps the rings.
+// A hart in the middle of a record finishes it: the reader drops a record whose event
+// is not one it knows.
+__attribute__((noinline)) void trace_stop(void)
+{
+    for (int i = 0; i < nharts; i++)
+        WRITE_ONCE(harts[i].tracing, false);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    asm volatile("" ::: "memory");  // a body GDB can stop in, never folded away
+}
