@@ -58,6 +58,9 @@ def raw_range(calls, kind=RAW):
 def sysnum_h(calls):
     first, count = raw_range(calls)
     rpc_first, rpc_count = raw_range(calls, RPC)
+    if rpc_count and rpc_first + rpc_count != max(c[0] for c in calls) + 1:
+        raise SystemExit("syscalls.list: the @rpc calls must have the highest numbers "
+                         "(uservec.S tests a7 >= SYS_RPC_FIRST)")
     out = ["// Generated from kern/abi/syscalls.list by gen_syscalls.py: do not edit.",
            "#pragma once", ""]
     out += [f"#define SYS_{name} {number}" for number, name, _ in calls]

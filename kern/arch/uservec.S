@@ -69,11 +69,11 @@ uservec:
     addi    ra, a7, -SYS_RAW_FIRST
     sltiu   ra, ra, SYS_RAW_COUNT
     bnez    ra, ipc_full            # an IPC call
-    addi    ra, a7, -SYS_RPC_FIRST
-    sltiu   ra, ra, SYS_RPC_COUNT
-    bnez    ra, rpc_trap            # an RPC call or return
+    li      ra, SYS_RPC_FIRST       # the @rpc calls are the last (syscalls.list):
+    bgeu    a7, ra, rpc_trap        # an RPC call or return, or a number past them
 
     # A system call that returns through C: syscall_entry(a0..a5, tf, number).
+syscall_c:
     mv      a6, sp
     call    syscall_entry           # returns the result in a0, with interrupts off
 syscall_ret:                        # a0 = the result, sp = tf, interrupts off
@@ -129,6 +129,8 @@ rpc_trap:
     sret
 
 rpc_return_trap:
+    li      ra, SYS_rpc_return
+    bne     a7, ra, syscall_c       # a number past the RPC calls: E_NOSYS, the usual way
     sd      a0, TF_REG(11)(sp)      # the words, where the caller finds them (a1-a4)
     sd      a1, TF_REG(12)(sp)
     sd      a2, TF_REG(13)(sp)
