@@ -5,6 +5,9 @@ and profile_end() (user/lib/ulib.h).
     /usr/bin/python3 tools/profile.py --bootargs "run=ipcbench 200 bench=same"
     scons profile BOOTARGS=run=ipcbench [PROFILE_ARGS="--top 10 --folded build/ipc.folded"]
 
+--json FILE also writes every window's counts as JSON; tools/bench.py calls
+profile_functions() for the same counts without a console or a report.
+
 It boots the kernel that build/shuttle.json describes, under -icount shift=0,sleep=off
 (one shared virtual clock, runs repeat to the instruction) with `-singlestep -d
 exec,nochain`, so QEMU logs one "Trace" line per executed instruction of every hart. The
@@ -53,6 +56,7 @@ import argparse
 import bisect
 import collections
 import fcntl
+import json
 import os
 import re
 import shlex
@@ -668,6 +672,20 @@ def write_folded(path, windows):
                 f.write("%s%s %d\n" % (root, stack, n))
 
 
+def window_record(window):
+    """A window as plain data: {"number", "total", "harts": {hart: instructions},
+    "functions": {name: instructions}, "ended"}, named as format_window names them."""
+    return {"number": window.number, "total": window.total, "harts": dict(window.harts),
+            "functions": dict(window.functions), "ended": window.ended}
+
+
+def write_json(path, windows):
+    """{"windows": [window_record, ...]}; JSON turns the hart numbers into strings."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"windows": [window_record(w) for w in windows]}, f, indent=1)
+        f.write("\n")
+
+
 # --- the command line ----------------------------------------------------------------
 
 def parse_args(argv):
@@ -684,6 +702,8 @@ def parse_args(argv):
                    help="functions shown per window (default 25; 0: all)")
     p.add_argument("--folded", metavar="FILE",
                    help="also write call stacks in folded form (flamegraph.pl, speedscope)")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write every window's per-function counts to FILE as JSON")
     p.add_argument("--keep-log", metavar="FILE",
                    help="also keep QEMU's whole exec log in FILE (gigabytes)")
     p.add_argument("--timeout", type=float, default=900, metavar="SECONDS",
@@ -702,6 +722,19 @@ def parse_args(argv):
 
 def profile(args):
     """Runs the whole profile; returns the exit status."""
+    reader, status, console, seconds, harts = count_windows(args)
+    print("\nprofile: `%s` on %s: %s instructions traced in %.1f s, %s" % (
+        args.bootargs, plural(harts, "hart"), f"{reader.traced:,}", seconds,
+        plural(len(reader.windows), "window")))
+    if status != 0:
+        print("profile: QEMU exited with status %d: the run failed (see the console)" % status)
+    report(args, reader.windows, console)
+    return 0 if status == 0 else 1
+
+
+def count_windows(args):
+    """Boots the run under the exec trace and counts its windows; returns (the
+    TraceReader, QEMU's exit status, the Console, seconds, harts)."""
     try:
         config = shuttle_qemu.load_config(REPO_ROOT)
         shuttle_qemu.check_files(config)
@@ -716,22 +749,16 @@ def profile(args):
                            "then run `scons`")
     reader = TraceReader(SymbolMap(images), begins, ends, stacks=bool(args.folded))
     status, console, seconds = run_traced(config, args, reader)
-    print("\nprofile: `%s` on %s: %s instructions traced in %.1f s, %s" % (
-        args.bootargs, plural(args.cpus or config.cpus, "hart"), f"{reader.traced:,}",
-        seconds, plural(len(reader.windows), "window")))
-    if status != 0:
-        print("profile: QEMU exited with status %d: the run failed (see the console)" % status)
-    report(args, reader.windows, console)
-    return 0 if status == 0 else 1
+    return reader, status, console, seconds, args.cpus or config.cpus
 
 
 def report(args, windows, console):
-    """Prints the windows asked for and writes the folded stacks."""
+    """Prints the windows asked for and writes the folded stacks and the JSON."""
     if not windows:
-        raise ProfileError("no window: the run never called profile_begin(). Call "
-                           "profile_begin() and profile_end() around the code to profile "
-                           "(ulib.h), and check the boot arguments run it.\n--- last "
-                           "console lines ---\n%s" % console.text())
+        raise no_window(console)
+    if args.json:
+        write_json(args.json, windows)
+        print("\nprofile: every window's counts in %s" % args.json)
     if args.window is not None:
         if args.window > len(windows):
             raise ProfileError("no window %d: the run had %d" % (args.window, len(windows)))
@@ -742,6 +769,40 @@ def report(args, windows, console):
         write_folded(args.folded, windows)
         print("\nprofile: call stacks in %s (flamegraph.pl %s > flame.svg, or speedscope)"
               % (args.folded, args.folded))
+
+
+def no_window(console):
+    return ProfileError("no window: the run never called profile_begin(). Call "
+                        "profile_begin() and profile_end() around the code to profile "
+                        "(ulib.h), and check the boot arguments run it.\n--- last "
+                        "console lines ---\n%s" % console.text())
+
+
+def profile_functions(bootargs, cross=None, cpus=None, timeout=900):
+    """Profiles the run bootargs boots without a console or a report, for a caller such
+    as tools/bench.py; returns each window as window_record() gives it. Raises
+    ProfileError when the run cannot start, fails, has no window, or leaves a window
+    open (its counts would be a part of it)."""
+    if not bootargs.strip():
+        raise ProfileError("no boot arguments: say what to run, e.g. run=ipcbench")
+    argv = ["--bootargs=" + bootargs, "--quiet", "--timeout", str(timeout)]
+    if cross:
+        argv.append("--cross=" + cross)
+    if cpus:
+        argv.append("--cpus=%d" % cpus)
+    args = parse_args(argv)
+    reader, status, console, _, _ = count_windows(args)
+    if status != 0:
+        raise ProfileError("`%s`: QEMU exited with status %d: the run failed\n--- last "
+                           "console lines ---\n%s" % (bootargs, status, console.text()))
+    if not reader.windows:
+        raise no_window(console)
+    unended = [w.number for w in reader.windows if not w.ended]
+    if unended:
+        raise ProfileError("`%s`: window %d did not end: no profile_end() before QEMU "
+                           "exited\n--- last console lines ---\n%s"
+                           % (bootargs, unended[0], console.text()))
+    return [window_record(w) for w in reader.windows]
 
 
 def plural(n, word):
