@@ -113,7 +113,7 @@ SPEED_RUNS = [
      "bootargs": f"run=expbench ops={SPEED_OPS} {SPEED_BOOTARGS}", "until": EXP_UNTIL,
      "factors": dict(SPEED_CONFIG, experiment=1, icount=0, repeat=rep)}
     for harts in EXP_HARTS for rep in range(1, SPEED_REPEATS + 1)]
-CELL = re.compile(r"^expbench: cell (work=.*)$", re.MULTILINE)
+CELL = re.compile(r"^expbench: cell (work=\S+ mech=\S+ place=\S+ harts=.*)$", re.MULTILINE)
 CELL_FAILED = re.compile(r"^expbench: (cell .* failed: .*|the chain .*)$", re.MULTILINE)
 EXP_COUNTERS = ["switches", "ipis", "steals", "migrations", "spins", "rpcs"]
 
