@@ -106,12 +106,12 @@ RECORDS = 8  # a small ring, as trace_info.records says
 
 
 def ring(head, recs):
-    """One hart's ring in the kernel's layout: head, pad, RECORDS records; recs are
+    """One hart's ring as tools/trace.py writes it: head, then RECORDS records; recs are
     (index since boot, time, event code, a, b), placed at index % RECORDS."""
     slots = [(0, 0, 0)] * RECORDS
     for i, time, code, a, b in recs:
         slots[i % RECORDS] = (time, code | a << 8, b)
-    return trace.RING_HEADER.pack(head, 0) + b"".join(trace.RECORD.pack(*r) for r in slots)
+    return trace.RING_HEADER.pack(head) + b"".join(trace.RECORD.pack(*r) for r in slots)
 
 
 def code(name):

@@ -9,14 +9,15 @@ Perfetto (https://ui.perfetto.dev, "Open trace file") or chrome://tracing opens.
 
 The run must power off by itself (boot with run=PROGRAM: init powers off when it ends).
 QEMU starts stopped, with its GDB stub on a local port; gdb-multiarch attaches, breaks
-at trace_stop() (power_off calls it when `trace` was given), dumps `trace_rings` and
-prints `trace_info`, then kills QEMU. Why GDB and not the console: the rings are 128 KiB a
+at trace_stop() (power_off calls it when `trace` was given), prints `trace_info`, writes
+each hart's ring (its head, then its pages in order) to rings.bin with GDB's Python, and
+kills QEMU. Why GDB and not the console: the rings are 128 KiB a
 hart, which the UART would take minutes to print under icount, and the console stays
 what the program printed (kern/lib/trace.h).
 
 The JSON: one process, "Shuttle", and one track (tid) per hart. On each track a slice
-for every stretch a thread ran ("pid P tid T", or "idle loop") and, inside the idle
-loop, each sleep in wfi; instant events for IPC calls and replies, RPC entries and
+for every stretch a thread ran ("NAME (pid P) tid T", or "idle loop") and, inside the
+idle loop, each sleep in wfi; instant events for IPC calls and replies, RPC entries and
 returns, wakeups and steals; and for each IPI a slice where it was taken, with a flow
 arrow from where it was sent. Times are the time CSR's (ts in microseconds from the
 first record): without --icount, the host's real time; with it, icount's virtual time.
@@ -42,7 +43,7 @@ import shuttle_qemu  # noqa: E402  (build/shuttle.json and the QEMU command line
 EVENTS = [None, "switch", "idle_enter", "idle_exit", "ipc_call", "ipc_reply", "rpc_enter",
           "rpc_return", "ipi_send", "ipi_take", "steal", "wakeup", "name"]
 TRACE_MAGIC = 0x5348545452414345
-RING_HEADER = struct.Struct("<QQ")      # head, pad
+RING_HEADER = struct.Struct("<Q")       # head, then the ring's pages in order
 RECORD = struct.Struct("<QII")          # time, event | a << 8, b
 IPI_REASONS = ["wake", "call", "resched", "tlb", "kick"]   # enum ipi_reason's bits
 IPI_SLICE_US = 0.2                      # how long an IPI's slice is drawn, at most
@@ -55,6 +56,22 @@ class TraceError(Exception):
 
 # --- getting the rings out -------------------------------------------------------------
 
+# Runs inside GDB at the breakpoint: each hart's head, then its pages (kern/lib/trace.h).
+GDB_DUMP = """python
+import gdb
+def value(expr):
+    return int(gdb.parse_and_eval(expr))
+memory = gdb.selected_inferior()
+pages = value("sizeof(trace_rings[0].page) / sizeof(trace_rings[0].page[0])")
+with open({path!r}, "wb") as f:
+    for h in range(value("trace_info.nharts")):
+        f.write(value("trace_rings[%d].head" % h).to_bytes(8, "little"))
+        for p in range(pages):
+            f.write(bytes(memory.read_memory(value("(unsigned long)trace_rings[%d].page[%d]"
+                                                   % (h, p)), 4096)))
+end"""
+
+
 def gdb_script(kernel, port, rings_path):
     return "\n".join([
         "set confirm off", "set pagination off", "set width 0",
@@ -64,9 +81,7 @@ def gdb_script(kernel, port, rings_path):
         "continue",
         'printf "TRACEINFO %lu %lu %lu %lu\\n", trace_info.magic, trace_info.nharts, '
         "trace_info.timebase, trace_info.records",
-        # No spaces inside the two addresses: dump splits its arguments at them.
-        f"dump binary memory {rings_path} (char*)&trace_rings "
-        "(char*)&trace_rings+trace_info.nharts*sizeof(trace_rings[0])",
+        GDB_DUMP.format(path=rings_path),
         "kill", "quit", ""])
 
 
@@ -132,7 +147,7 @@ def read_rings(path, nharts, records):
     harts, lost = [], []
     for h in range(nharts):
         base = h * size
-        head, _ = RING_HEADER.unpack_from(data, base)
+        head, = RING_HEADER.unpack_from(data, base)
         n = min(head, records)
         first = head - n
         out = []

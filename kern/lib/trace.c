@@ -2,9 +2,9 @@
 #include "lib/trace.h"
 #include "arch/asm.h"
 #include "lib/console.h"
+#include "mm/kalloc.h"
 
-// In .bss: 1 MiB that costs nothing but the boot's clearing of it when tracing is off.
-struct trace_ring trace_rings[MAX_HARTS];
+struct trace_ring trace_rings[MAX_HARTS];  // the pages are allocated when tracing is on
 struct trace_info trace_info;
 uint32_t trace_flow_next = 1;  // IPI flow ids: 0 means "none" to the reader
 
@@ -16,6 +16,12 @@ void trace_init(bool on, uint64_t timebase)
     trace_info.magic = TRACE_MAGIC;
     if (!on)
         return;
+    for (int i = 0; i < nharts; i++)
+        for (int p = 0; p < TRACE_PAGES; p++)
+            if (!(trace_rings[i].page[p] = kalloc_zpage())) {
+                printf("trace: not enough memory for the rings: tracing stays off\n");
+                return;  // the pages taken stay unused: it is a boot for nothing else
+            }
     for (int i = 0; i < nharts; i++)
         harts[i].tracing = true;
     printf("trace: on, %d records a hart (scons trace gets them out at power-off)\n",

@@ -3,12 +3,14 @@
 // Off unless the boot argument `trace` is given (trace_init). When on, each hart writes
 // fixed-size records into its own ring, trace_rings[hart index]: no lock, as only that
 // hart writes it, with interrupts off for the few stores of one record. A ring keeps
-// the last TRACE_RECORDS records; head counts every record written since boot, so the
-// reader knows where the oldest one is and how many were overwritten.
+// the last TRACE_RECORDS records in TRACE_PAGES pages, allocated when tracing is turned
+// on (128 KiB a hart: in .bss they would cost every boot a megabyte); head counts every
+// record written since boot, so the reader knows where the oldest one is and how many
+// were overwritten.
 //
 // Getting them out: power_off() calls trace_stop() when tracing was on. tools/trace.py
-// runs QEMU under GDB with a breakpoint there, dumps trace_rings (and trace_info) with
-// `dump binary memory`, and turns the records into Chrome trace-event JSON. GDB rather
+// runs QEMU under GDB with a breakpoint there, reads each ring's head and pages and
+// trace_info through GDB, and turns the records into Chrome trace-event JSON. GDB rather
 // than the console: the rings are 128 KiB a hart, which would take the UART minutes
 // under icount, and the console stays what the program printed.
 //
@@ -48,18 +50,21 @@ enum trace_event {
     TRACE_EVENTS       // one past the last
 };
 
-#define TRACE_RECORDS 8192  // per hart: 128 KiB (a power of two: head is masked)
-
 struct trace_record {
     uint64_t time;   // the time CSR (timebase ticks; trace_info.timebase a second)
     uint32_t event;  // enum trace_event in bits 0-7, a in bits 8-31
     uint32_t b;
 };
 
+#define TRACE_PAGE_RECORDS 256  // records in a page (powers of two: the index is masked)
+#define TRACE_PAGES        32
+#define TRACE_RECORDS      (TRACE_PAGE_RECORDS * TRACE_PAGES)  // 8,192 a hart: 128 KiB
+_Static_assert(TRACE_PAGE_RECORDS * sizeof(struct trace_record) == 4096, "a page of records");
+
 struct trace_ring {
-    uint64_t head;  // records written since boot; the next goes at head % TRACE_RECORDS
-    uint64_t pad;
-    struct trace_record rec[TRACE_RECORDS];
+    uint64_t head;  // records written since boot; record i is record i % TRACE_PAGE_RECORDS
+                    // of page (i / TRACE_PAGE_RECORDS) % TRACE_PAGES
+    struct trace_record *page[TRACE_PAGES];
 };
 
 // What the reader needs besides the rings, in one place for GDB to print.
@@ -75,7 +80,8 @@ extern struct trace_ring trace_rings[];
 extern struct trace_info trace_info;
 extern uint32_t trace_flow_next;
 
-void trace_init(bool on, uint64_t timebase);  // at boot, before the other harts start
+void trace_init(bool on, uint64_t timebase);  // at boot, before the other harts start,
+                                              // after the page allocator
 void trace_stop(void);                        // power-off: GDB's breakpoint (noinline)
 
 ALWAYS_INLINE void trace_on_hart(struct hart *h, enum trace_event e, uint32_t a, uint32_t b)
@@ -84,7 +90,9 @@ ALWAYS_INLINE void trace_on_hart(struct hart *h, enum trace_event e, uint32_t a,
         return;
     uint64_t was = intr_off_and_get();  // an interrupt's record must not land in between
     struct trace_ring *r = &trace_rings[h->index];
-    struct trace_record *rec = &r->rec[r->head % TRACE_RECORDS];
+    uint64_t i = r->head;
+    struct trace_record *rec =
+        &r->page[(i / TRACE_PAGE_RECORDS) % TRACE_PAGES][i % TRACE_PAGE_RECORDS];
     rec->time = r_time();
     rec->event = (uint32_t)e | a << 8;
     rec->b = b;
