@@ -31,7 +31,7 @@ import sys
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DPI = 100
-FULL_RUN_HINT = "run `scons bench` without BENCH_ARGS"
+FULL_RUN_HINT = "run `scons bench` without BENCH"
 
 # The experiment's factor values, in the order they are drawn, with what a reader calls them.
 WORKLOADS = {"null": "null round trip", "pairs": "N independent client-server pairs",

@@ -16,8 +16,10 @@
 //                code (Lab 5); the servers' own threads wait, unused
 //
 //   place=same   client i, and the server thread(s) meant for it, pinned to hart i
-//   place=cross  client i on hart i, its server's threads on hart i+1 (a chain's leaf on
-//                i+2), so every message crosses harts
+//   place=cross  client i on hart i, the server threads meant for it from hart i+1 on (a
+//                chain's leaf from i+2): a pair's messages cross harts. A shared server's
+//                threads cover every hart under same and cross alike, and wait on one
+//                endpoint: which of them takes a request is the kernel's choice
 //   place=free   nothing pinned: the scheduler places every thread
 //
 // Every request does a little work on each side (CLIENT_WORK, SERVER_WORK loop turns)
