@@ -115,6 +115,7 @@ SPEED_RUNS = [
     for harts in EXP_HARTS for rep in range(1, SPEED_REPEATS + 1)]
 CELL = re.compile(r"^expbench: cell (work=\S+ mech=\S+ place=\S+ harts=.*)$", re.MULTILINE)
 CELL_FAILED = re.compile(r"^expbench: (cell .* failed: .*|the chain .*)$", re.MULTILINE)
+FIELD = re.compile(r"(\w+)=(\S+)")
 EXP_COUNTERS = ["switches", "ipis", "steals", "migrations", "spins", "rpcs"]
 
 # schedbench's runs: each policy at each hart count, under icount and then without.
@@ -191,8 +192,13 @@ def cell_records(run, factors, cell):
 def run_experiment(config, run, log_dir, factors, extra):
     """Boots an expbench run; returns (its records, the cells that failed)."""
     text, log = boot(config, run, log_dir, extra)
-    cells = [dict(kv.split("=", 1) for kv in line.split()) for line in CELL.findall(text)]
-    failed = CELL_FAILED.findall(text)
+    cells, failed = [], CELL_FAILED.findall(text)
+    for line in CELL.findall(text):
+        cell = dict(FIELD.findall(line))
+        if all(cell.get(k, "").isdigit() for k in ["ops", "instructions", "ns"] + EXP_COUNTERS):
+            cells.append(cell)
+        else:   # another hart's output inside the line, say
+            failed.append(f"a cell line that does not parse: {line}")
     if not cells and not failed:
         raise SystemExit(f"bench: run {run['name']} printed no cell; "
                          f"see {os.path.relpath(log, REPO_ROOT)}")
@@ -418,9 +424,13 @@ def main(argv=None):
               f"{run['cpus']} hart{'s' if run['cpus'] > 1 else ''})", flush=True)
         started = time.monotonic()
         factors = dict(run["factors"], harts=run["cpus"], mode=args.mode,
-                       bootargs=run["bootargs"])
+                       bootargs=f"{run['bootargs']} {extra}".strip() if run.get("kind")
+                       else run["bootargs"])
         if run.get("kind") == "exp":
-            got, failed = run_experiment(config, run, args.out, factors, extra)
+            try:
+                got, failed = run_experiment(config, run, args.out, factors, extra)
+            except SystemExit as e:  # a boot that failed: the other runs still count
+                got, failed = [], [str(e)]
             records += got
             failures += failed
             print(f"bench:   done in {time.monotonic() - started:.1f} s", flush=True)

@@ -148,7 +148,9 @@ def read_rings(path, nharts, records):
     for h in range(nharts):
         base = h * size
         head, = RING_HEADER.unpack_from(data, base)
-        n = min(head, records)
+        # Once a ring has wrapped, its oldest slot may hold a record half written over
+        # (GDB stopped the hart in the middle of one: kern/lib/trace.c): left out.
+        n = min(head, records - 1)
         first = head - n
         out = []
         for i in range(first, head):
@@ -243,8 +245,8 @@ def hart_events(hart, recs, us, names):
             events.append(instant(f"RPC return to {names.get(b, 'pid')} ({b})", ts, hart,
                                   {"depth": a, "pid": b}))
         elif ev == "wakeup":
-            where = "any hart" if a == 0xff else f"hart {a}"
-            events.append(instant(f"wake tid {b} ({where})", ts, hart, {"tid": b, "queued for": a}))
+            where = "no hart in particular" if a == 0xff else f"for hart {a}"
+            events.append(instant(f"wake tid {b} ({where})", ts, hart, {"tid": b, "hart": a}))
         elif ev == "steal":
             events.append(instant(f"steal tid {b} from hart {a}", ts, hart, {"tid": b, "from": a}))
     if recs:

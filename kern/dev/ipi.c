@@ -90,7 +90,7 @@ bool ipi_send(struct hart *h, enum ipi_reason reason)
         me->ipis_sent++;
         if (me->tracing) {
             uint32_t flow = __atomic_fetch_add(&trace_flow_next, 1, __ATOMIC_RELAXED);
-            WRITE_ONCE(h->trace_flow, flow);  // before the raise: the target reads it
+            __atomic_store_n(&h->trace_flow, flow, __ATOMIC_RELEASE);  // before the raise
             trace_on_hart(me, TRACE_IPI_SEND, (uint32_t)h->index | reason << 8, flow);
         }
         raise(h);
@@ -151,9 +151,12 @@ void ipi_interrupt(void)
     // sip.SSIP first, the reasons after: a sender that adds a reason after this exchange
     // found none pending, so it raises SSIP again; one that added it before is read here.
     clear_sip(SIP_SSIP);
+    // The flow id before the exchange: a sender writes one only after finding no reason
+    // pending, so none can replace it between this read and the exchange.
+    uint32_t flow = h->tracing ? __atomic_load_n(&h->trace_flow, __ATOMIC_ACQUIRE) : 0;
     uint32_t reasons = __atomic_exchange_n(&h->ipi_pending, 0, __ATOMIC_ACQ_REL);
     h->ipis++;
-    trace_on_hart(h, TRACE_IPI_TAKE, reasons, READ_ONCE(h->trace_flow));
+    trace_on_hart(h, TRACE_IPI_TAKE, reasons, flow);
     if (reasons & IPI_TLB)
         serve_tlb(h);
     // IPI_CALL runs in the idle loop, outside the interrupt handler; IPI_WAKE has done

@@ -8,6 +8,16 @@ struct trace_ring trace_rings[MAX_HARTS];  // the pages are allocated when traci
 struct trace_info trace_info;
 uint32_t trace_flow_next = 1;  // IPI flow ids: 0 means "none" to the reader
 
+static void free_rings(void)
+{
+    for (int i = 0; i < MAX_HARTS; i++)
+        for (int p = 0; p < TRACE_PAGES; p++)
+            if (trace_rings[i].page[p]) {
+                kfree_page(trace_rings[i].page[p]);
+                trace_rings[i].page[p] = NULL;
+            }
+}
+
 void trace_init(bool on, uint64_t timebase)
 {
     trace_info.nharts = (uint64_t)nharts;
@@ -20,7 +30,8 @@ void trace_init(bool on, uint64_t timebase)
         for (int p = 0; p < TRACE_PAGES; p++)
             if (!(trace_rings[i].page[p] = kalloc_zpage())) {
                 printf("trace: not enough memory for the rings: tracing stays off\n");
-                return;  // the pages taken stay unused: it is a boot for nothing else
+                free_rings();
+                return;
             }
     for (int i = 0; i < nharts; i++)
         harts[i].tracing = true;
@@ -30,9 +41,10 @@ void trace_init(bool on, uint64_t timebase)
 
 void trace_name(int pid, const char *name)
 {
-    struct hart *h = this_hart();
-    if (!h->tracing)
+    if (!this_hart()->tracing)
         return;
+    uint64_t was = intr_off_and_get();  // one hart for all four records (trace())
+    struct hart *h = this_hart();
     for (uint32_t place = 0, done = 0; place < 4 && !done; place++) {
         uint32_t bytes = 0;
         for (int i = 0; i < 4 && !done; i++) {
@@ -42,11 +54,14 @@ void trace_name(int pid, const char *name)
         }
         trace_on_hart(h, TRACE_NAME, ((uint32_t)pid & 0xfffff) | place << 20, bytes);
     }
+    if (was)
+        intr_on();
 }
 
 // Stops every hart's recording; GDB (tools/trace.py) breaks here and dumps the rings.
-// A hart in the middle of a record finishes it: the reader drops a record whose event
-// is not one it knows.
+// GDB stops every hart at the breakpoint, some perhaps in the middle of a record: that
+// record is not counted in head yet (trace_on_hart), but once a ring has wrapped it is
+// written over the oldest one, which the reader therefore leaves out.
 __attribute__((noinline)) void trace_stop(void)
 {
     for (int i = 0; i < nharts; i++)

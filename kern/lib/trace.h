@@ -43,8 +43,9 @@ enum trace_event {
     TRACE_IPI_TAKE,    // an IPI taken: a = its reasons, b = the flow id its sender left
     TRACE_STEAL,       // a thread taken from another hart's queue: a = that hart, b = the
                        // thread id
-    TRACE_WAKEUP,      // a blocked thread made runnable: a = the hart it was queued for
-                       // (0xff: any), b = its thread id
+    TRACE_WAKEUP,      // a blocked thread made runnable: a = the hart the policy queued it
+                       // for (perhart) or chose to tell (global), 0xff: none in particular;
+                       // b = its thread id
     TRACE_NAME,        // a process's name, four bytes a record: a = its pid | the record's
                        // place (0-3) << 20, b = the bytes (the first in the low byte)
     TRACE_EVENTS       // one past the last
@@ -84,11 +85,16 @@ void trace_init(bool on, uint64_t timebase);  // at boot, before the other harts
                                               // after the page allocator
 void trace_stop(void);                        // power-off: GDB's breakpoint (noinline)
 
+// Records an event on h, which is this hart, with interrupts off (the caller's, or a
+// lock's): then no interrupt's record lands in the middle of this one, and the thread
+// cannot move to another hart and write there while that hart writes too. head goes up
+// after the record's stores, so GDB, which may stop the hart anywhere, never counts a
+// record not yet written.
 ALWAYS_INLINE void trace_on_hart(struct hart *h, enum trace_event e, uint32_t a, uint32_t b)
 {
     if (__builtin_expect(!h->tracing, 1))
         return;
-    uint64_t was = intr_off_and_get();  // an interrupt's record must not land in between
+    // (No assert here: a call to panic would cost the RPC fast halves their leafness.)
     struct trace_ring *r = &trace_rings[h->index];
     uint64_t i = r->head;
     struct trace_record *rec =
@@ -96,15 +102,21 @@ ALWAYS_INLINE void trace_on_hart(struct hart *h, enum trace_event e, uint32_t a,
     rec->time = r_time();
     rec->event = (uint32_t)e | a << 8;
     rec->b = b;
-    r->head++;
-    if (was)
-        intr_on();
+    asm volatile("" ::: "memory");  // the record, then head
+    r->head = i + 1;
 }
 
-// Records an event on the calling hart (whose tp is this_hart()).
+// Records an event from anywhere in the kernel: interrupts go off for the record, and
+// only then is the hart read (a thread preempted between the two would write the ring
+// of a hart it left).
 ALWAYS_INLINE void trace(enum trace_event e, uint32_t a, uint32_t b)
 {
+    if (__builtin_expect(!this_hart()->tracing, 1))  // the same on every hart
+        return;
+    uint64_t was = intr_off_and_get();
     trace_on_hart(this_hart(), e, a, b);
+    if (was)
+        intr_on();
 }
 
 // Records a new process's name (up to 16 bytes), so the reader can name its threads.

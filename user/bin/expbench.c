@@ -209,9 +209,13 @@ static long client_thread(void *arg)
         work(CLIENT_WORK);
         err = request(c->ep, c->rpc);
     }
-    struct ipc_msg m;
+    // Every client comes to the start line, one whose warm-up failed too: the main thread
+    // sends a message for each client it started, and would wait for a missing one forever.
+    // The message's w[0] is 0 to go, or the error that ends the cell before it starts.
+    struct ipc_msg m = { .w = { 0 } };
+    long at_gate = ipc_recv(gate, &m, NULL, 0);
     if (err == 0)
-        err = ipc_recv(gate, &m, NULL, 0);
+        err = at_gate < 0 ? at_gate : (long)m.w[0];
     c->start_ns = time_ns(time_now());
     c->start = instret();
     for (int i = 0; i < c->ops && err == 0; i++) {
@@ -352,18 +356,21 @@ static int run_cell(const char *work, const char *mech, const char *place, int h
     memset(c, 0, sizeof c);
     long err = start_servers(work, place, c, n, harts, &s);
     int started = 0;
-    for (int i = 0; i < n && err == 0; i++, started++) {
+    for (int i = 0; i < n && err == 0; i++) {
         c[i].hart = strcmp(place, "free") == 0 ? -1 : i;
         c[i].rpc = strcmp(mech, "rpc") == 0;
         c[i].ops = ops;
         err = uthread_start(&c[i].thread, client_thread, &c[i], STACK);
+        started += err == 0;
     }
     if (err == 0)
         sys_sleep(SETTLE_NS);
     struct counts a = counts_now(harts);
-    for (int i = 0; i < started && err == 0; i++) {  // each send waits for a client
-        struct ipc_msg go = { .w = { 0 } };
-        err = ipc_send(gate, &go, NULL, 0);
+    for (int i = 0; i < started; i++) {  // each send waits for a client at the line
+        struct ipc_msg go = { .w = { (uint64_t)err } };
+        long sent = ipc_send(gate, &go, NULL, 0);
+        if (sent < 0 && err == 0)
+            err = sent;
     }
     uint64_t first = UINT64_MAX, last = 0, first_ns = UINT64_MAX, last_ns = 0;
     for (int i = 0; i < started; i++) {
@@ -443,7 +450,13 @@ static int client(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
-    if (argc == 6 && strcmp(argv[1], "server") == 0)
-        return server(argv[2], atoi(argv[3]), atoi(argv[4]), argv[5]);
+    if (argc == 6 && strcmp(argv[1], "server") == 0) {
+        int threads = atoi(argv[3]);
+        if (threads < 1 || threads > MAX_HARTS) {
+            printf("expbench server: %s threads: it is 1 to %d\n", argv[3], MAX_HARTS);
+            return 2;
+        }
+        return server(argv[2], threads, atoi(argv[4]), argv[5]);
+    }
     return client(argc, argv);
 }
