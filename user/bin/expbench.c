@@ -73,13 +73,6 @@
 #define MIN(a, b)   ((a) < (b) ? (a) : (b))
 #define MAX(a, b)   ((a) > (b) ? (a) : (b))
 
-static inline uint64_t instret(void)
-{
-    uint64_t n;
-    asm volatile("rdinstret %0" : "=r"(n));
-    return n;
-}
-
 static void work(int turns)
 {
     for (volatile int i = 0; i < turns; i++)
@@ -398,21 +391,6 @@ static int run_cell(const char *work, const char *mech, const char *place, int h
     return 0;
 }
 
-// True when the comma-separated list (NULL: all) names what.
-static bool wanted(const char *list, const char *what)
-{
-    if (!list)
-        return true;
-    size_t len = strlen(what);
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, ",");
-        if (n == len && strncmp(p, what, n) == 0)
-            return true;
-        p += n + (p[n] == ',');
-    }
-    return false;
-}
-
 static int client(int argc, char *argv[])
 {
     static const char *works[] = { "null", "pairs", "shared", "chain" };
@@ -439,8 +417,8 @@ static int client(int argc, char *argv[])
         for (size_t m = 0; m < sizeof mechs / sizeof *mechs; m++)
             for (size_t p = 0; p < sizeof places / sizeof *places; p++) {
                 // With one hart every placement is the same: run it once, as "same".
-                if (!wanted(work_list, works[w]) || !wanted(mech_list, mechs[m]) ||
-                    !wanted(place_list, places[p]) || (harts == 1 && p > 0))
+                if (!arg_list_has(work_list, works[w]) || !arg_list_has(mech_list, mechs[m]) ||
+                    !arg_list_has(place_list, places[p]) || (harts == 1 && p > 0))
                     continue;
                 status |= run_cell(works[w], mechs[m], places[p], harts, ops);
             }

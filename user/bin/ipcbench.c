@@ -59,13 +59,6 @@
 
 enum bench_op { BENCH_NULL, BENCH_PIN, BENCH_EXIT };
 
-static inline uint64_t instret(void)
-{
-    uint64_t n;
-    asm volatile("rdinstret %0" : "=r"(n));
-    return n;
-}
-
 // Instructions per operation, rounded, between two instret readings.
 static uint64_t per_op(uint64_t before, uint64_t after, uint64_t n)
 {
@@ -404,21 +397,6 @@ static int measure_ipcs(int n, int harts, bool same, bool cross, bool rpc)
     return status;
 }
 
-// True when the comma-separated list (NULL: every measurement) names what.
-static bool wanted(const char *list, const char *what)
-{
-    if (!list)
-        return true;
-    size_t len = strlen(what);
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, ",");
-        if (n == len && strncmp(p, what, n) == 0)
-            return true;
-        p += n + (p[n] == ',');
-    }
-    return false;
-}
-
 static int client(int n, const char *list)
 {
     struct sys_stats st;
@@ -429,14 +407,14 @@ static int client(int n, const char *list)
     printf("ipcbench: %d operations after %d to warm up; the counts repeat under ICOUNT=1\n", n,
            WARMUP);
     int status = 0;
-    if (wanted(list, "syscall"))
+    if (arg_list_has(list, "syscall"))
         measure_syscall(n);
-    if (wanted(list, "same") || wanted(list, "cross") || wanted(list, "rpc"))
-        status |= measure_ipcs(n, (int)st.nharts, wanted(list, "same"), wanted(list, "cross"),
-                               wanted(list, "rpc"));
-    if (wanted(list, "pipe"))
+    if (arg_list_has(list, "same") || arg_list_has(list, "cross") || arg_list_has(list, "rpc"))
+        status |= measure_ipcs(n, (int)st.nharts, arg_list_has(list, "same"),
+                               arg_list_has(list, "cross"), arg_list_has(list, "rpc"));
+    if (arg_list_has(list, "pipe"))
         status |= measure_pipe(n);
-    if (wanted(list, "tick"))
+    if (arg_list_has(list, "tick"))
         status |= measure_tick();
     return status;
 }

@@ -38,13 +38,6 @@
 
 static volatile int ready, go;
 
-static inline uint64_t instret(void)
-{
-    uint64_t n;
-    asm volatile("rdinstret %0" : "=r"(n));
-    return n;
-}
-
 static void work(int turns)
 {
     for (volatile int i = 0; i < turns; i++)

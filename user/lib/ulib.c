@@ -42,6 +42,20 @@ const char *arg_value(int argc, char *const argv[], const char *key)
     return value;
 }
 
+bool arg_list_has(const char *list, const char *word)
+{
+    if (!list)
+        return true;
+    size_t len = strlen(word);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, word, n) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return false;
+}
+
 bool arg_flag(int argc, char *const argv[], const char *word)
 {
     for (int i = 1; i < argc; i++)

@@ -51,6 +51,14 @@ static inline uint64_t time_now(void)
     return t;
 }
 
+// The instret CSR: under ICOUNT=1, icount's clock (the benchmarks' unit).
+static inline uint64_t instret(void)
+{
+    uint64_t n;
+    asm volatile("rdinstret %0" : "=r"(n));
+    return n;
+}
+
 static inline uint64_t time_ns(uint64_t ticks)
 {
     return ticks * (1000000000ULL / TIMEBASE_HZ);
@@ -70,6 +78,7 @@ const struct startup *startup(void);
 handle_t startup_handle(int i);
 const char *arg_value(int argc, char *const argv[], const char *key);
 bool arg_flag(int argc, char *const argv[], const char *word);
+bool arg_list_has(const char *list, const char *word);  // in "a,b,c" (NULL: every word)
 const char *nonce_from_argv(int argc, char *const argv[]);
 void console_flush(void);
 
