@@ -77,6 +77,23 @@ def test_speedup_and_prediction():
     assert e["predicted"] == pytest.approx(4.0)  # same placement: cost(4) == cost(1)
 
 
+def test_subset_merges_into_earlier_results():
+    """A subset's records replace their own earlier ones and leave the rest (and the
+    profile) as they were"""
+    earlier = fake_results()
+    earlier["kernel"] = "old"
+    redo = [r for r in earlier["records"] if r["run"] == "speed-2-r1"]
+    new_records = [dict(r, value=r["value"] * 10) for r in redo]
+    results = {"kernel": "new", "records": new_records}
+    kept = bench.merge_into(earlier, results)
+    assert kept == len(earlier["records"]) - len(redo) > 0
+    assert len(results["records"]) == len(earlier["records"])
+    assert [r["value"] for r in results["records"] if r["run"] == "speed-2-r1"] == \
+        [r["value"] * 10 for r in redo]
+    assert results["profile"] == earlier["profile"] and results["earlier_kernel"] == "old"
+    assert results["speedup"] != earlier["speedup"]  # recomputed from the new median
+
+
 def test_plots_written(tmp_path):
     """Every plot is written as PNG and SVG from a complete results.json"""
     pytest.importorskip("matplotlib", reason="apt-get install python3-matplotlib")

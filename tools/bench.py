@@ -214,6 +214,22 @@ def describe_host():
     return {"qemu": qemu, "kernel": rev or "unknown", "host_cores": os.cpu_count()}
 
 
+def merge_into(earlier, results):
+    """A chosen subset of runs (--only) updates an earlier results.json rather than
+    replacing it: a record of the new runs (a run and a label) replaces the earlier one,
+    the earlier ones the new runs did not measure stay, and so does the profile; the
+    kernel revisions of both are kept. Returns how many earlier records stayed."""
+    new = {(r["run"], r["label"]) for r in results["records"]}
+    kept = [r for r in earlier.get("records", []) if (r["run"], r["label"]) not in new]
+    results["records"] = kept + results["records"]
+    if "profile" in earlier and "profile" not in results:
+        results["profile"] = earlier["profile"]
+    if kept:
+        results["earlier_kernel"] = earlier.get("kernel", "unknown")
+    results["speedup"] = speedup_summary(results["records"])
+    return len(kept)
+
+
 def print_message_vs_rpc(ipc):
     """Lab 5's comparison, per run that measured both: a null round trip as a message
     (two threads) and as a migrating-thread RPC (one)."""
@@ -460,6 +476,18 @@ def main(argv=None):
         except Exception as e:  # the profile is a plot's input: its failure is reported
             failures.append(f"profile: {e}")
     path = os.path.join(args.out, "results.json")
+    if args.only and os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                earlier = json.load(f)
+        except (OSError, ValueError) as e:
+            earlier = {}
+            print(f"bench: {os.path.relpath(path, REPO_ROOT)} could not be read ({e}): "
+                  f"replaced by this subset alone")
+        kept = merge_into(earlier, results)
+        if kept:
+            print(f"bench: kept {kept} records of earlier runs (kernel "
+                  f"{results['earlier_kernel']}) beside this subset's")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
