@@ -165,10 +165,13 @@ ALWAYS_INLINE int take_activation(struct rpc_server *s)
 {
     uint32_t free = __atomic_load_n(&s->free, __ATOMIC_RELAXED);
     while (free) {
-        if (__atomic_compare_exchange_n(&s->free, &free, free & (free - 1), false, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED)) {
+        // One AMO clears the bit, where a compare-and-swap loop costs twice the
+        // instructions; the bit was ours if it was still set when it went.
+        uint32_t bit = free & -free;
+        free = __atomic_fetch_and(&s->free, ~bit, __ATOMIC_ACQUIRE);
+        if (free & bit) {
             int a = 0;  // no ctz instruction (no Zbb), and libgcc's is not linked in
-            while (!(free & (1u << a)))
+            while (bit >>= 1)
                 a++;
             return a;
         }
@@ -296,6 +299,37 @@ __attribute__((unused)) static void fp_unpark(struct hart *h, struct thread *me,
 
 // ---- entering and leaving ----------------------------------------------------------------
 
+#if SOL >= 5
+// The rest of entering, for enter() and rpc_call_fast(), once the frame is pushed, the
+// domain is the server's and FP is off: what the caller keeps that the assembly does not
+// goes in the frame, and tf starts the entry (r's) on activation a's stack.
+ALWAYS_INLINE void start_entry(struct hart *h, struct rpc_frame *f, struct endpoint *ep, int a,
+                               const struct registration *r, uint64_t badge, struct trapframe *tf)
+{
+    f->server = r->server;
+    f->ep = ep;
+    f->activation = a;
+    f->window = tf->x[CALL_WINDOW];
+    f->window_len = tf->x[CALL_WINDOW_LEN];
+    f->ra = tf->x[1];
+    f->sp = TF_SP(tf);
+    f->tp = tf->x[4];
+    f->pc = tf->sepc + 4;  // past the ecall
+    f->fp_saved = false;
+    sched_load_address_space(h, r->server);
+    tf->sepc = r->entry;
+    TF_SP(tf) = r->stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
+    TF_A(tf, 5) = badge;
+    h->rpc_calls++;
+    // LAB 6 exercise 2: record the entry in the hart's trace (lib/trace.h: TRACE_RPC_ENTER,
+    // the depth after and the server's pid), here; and the return (TRACE_RPC_RETURN, the
+    // depth after and the pid returned to) in leave() and rpc_return_fast.
+#if SOL >= 6
+    trace_on_hart(h, TRACE_RPC_ENTER, (uint32_t)h->current->rpc.depth, (uint32_t)r->server->pid);
+#endif
+}
+#endif
+
 // Enters ep's server on activation a (taken; the caller's reference to ep goes to the
 // frame): pushes the frame, tf becomes the entry's (its words are there already). NULL
 // when the server is exiting or this thread was killed (then a and the reference are
@@ -332,29 +366,8 @@ ALWAYS_INLINE struct rpc_frame *enter(struct hart *h, struct thread *me, struct 
     f->domain = me->domain;
     me->domain = server;
     spin_unlock_fast(&me->lock);
-    f->server = server;
-    f->ep = ep;
-    f->activation = a;
-    f->window = tf->x[CALL_WINDOW];
-    f->window_len = tf->x[CALL_WINDOW_LEN];
-    f->ra = tf->x[1];
-    f->sp = TF_SP(tf);
-    f->tp = tf->x[4];
-    f->pc = tf->sepc + 4;  // past the ecall
-    f->fp_saved = false;
     fp_to_trapframe(h, me, tf);  // the entry starts with FP off (see "floating point")
-    sched_load_address_space(h, server);
-    tf->sepc = r.entry;
-    TF_SP(tf) = r.stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
-    TF_A(tf, 5) = badge;
-    h->rpc_calls++;
-    // LAB 6 exercise 2: record the entry in the hart's trace (lib/trace.h: TRACE_RPC_ENTER,
-    // the depth after and the server's pid), here and in rpc_call_fast; and the return
-    // (TRACE_RPC_RETURN, the depth after and the pid returned to) in leave() and
-    // rpc_return_fast.
-#if SOL >= 6
-    trace_on_hart(h, TRACE_RPC_ENTER, (uint32_t)me->rpc.depth, (uint32_t)server->pid);
-#endif
+    start_entry(h, f, ep, a, &r, badge, tf);
     return f;
 dead:
     give_back_activation(ep, a);
@@ -465,6 +478,10 @@ void rpc_fault(struct thread *me, uint64_t scause)
 // what a return leaves to do (wake a queued caller, reap) is flagged in the low bits of
 // the frame it returns, for rpc_return_finish.
 
+// The fast halves are leaves (they call nothing): a frame pointer there would only cost
+// a prologue, and a backtrace never starts inside one.
+#define FAST_HALF __attribute__((optimize("omit-frame-pointer")))
+
 // What rpc_call_fast holds when it gives up: more trapframe slots the entry never reads.
 #define HELD_EP         28  // t3: a reference to this endpoint, or 0
 #define HELD_ACTIVATION 29  // t4: an activation of it + 1, or 0
@@ -494,7 +511,7 @@ ALWAYS_INLINE bool kobj_tryget(struct kobject *o)
 // The common call: the handle names an endpoint I may send on with a server registered,
 // an activation free and nobody queued, the server not exiting, the f registers off, no lock
 // contended. The words are in tf's a0-a3 already (uservec.S).
-struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
+FAST_HALF struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
 {
     // LAB 5 exercise 4 (the fast path): what enter() does, for the common call, with no
     // function call at all; give up (give_up) on anything uncommon, before any change
@@ -541,25 +558,8 @@ struct rpc_frame *rpc_call_fast(uint64_t handle_reg, struct trapframe *tf)
     f->domain = dom;
     me->domain = server;
     spin_unlock_fast(&me->lock);
-    f->server = server;
-    f->ep = ep;
-    f->activation = a;
-    f->window = tf->x[CALL_WINDOW];
-    f->window_len = tf->x[CALL_WINDOW_LEN];
-    f->ra = tf->x[1];
-    f->sp = TF_SP(tf);
-    f->tp = tf->x[4];
-    f->pc = tf->sepc + 4;  // past the ecall
-    f->fp_saved = false;
     me->fp_hart = NULL;  // FP off: no hart's f registers are the thread's (fp_off)
-    sched_load_address_space(h, server);
-    tf->sepc = r.entry;
-    TF_SP(tf) = r.stacks + (uint64_t)(a + 1) * RPC_STACK_SIZE;
-    TF_A(tf, 5) = e.badge;
-    h->rpc_calls++;
-#if SOL >= 6
-    trace_on_hart(h, TRACE_RPC_ENTER, (uint32_t)depth + 1, (uint32_t)server->pid);
-#endif
+    start_entry(h, f, ep, a, &r, e.badge, tf);
     return f;
 #else
     return give_up(tf, NULL, -1, NULL);  // every call takes the slow half
@@ -630,7 +630,7 @@ _Static_assert(_Alignof(struct rpc_frame) > AFTER_MASK, "the low bits of a frame
 
 // The common return: the entry used no FP, owes no message; the caller's domain goes on.
 // The words are in tf's a1-a4 already (uservec.S).
-uint64_t rpc_return_fast(struct trapframe *tf)
+FAST_HALF uint64_t rpc_return_fast(struct trapframe *tf)
 {
     // LAB 5 exercise 4 (the fast path): what leave() does, for the common return, with no
     // function call: what must be done after (wake a queued caller, tear the server down,
@@ -642,6 +642,7 @@ uint64_t rpc_return_fast(struct trapframe *tf)
     if (depth == 0)
         return 0;
     struct rpc_frame *f = &me->rpc.frames[depth - 1];
+    asm("" : "+r"(f));  // opaque: else -O1 recomputes it (a multiply) at every use
     struct process *server = f->server, *caller = f->domain;
     struct endpoint *ep = f->ep;
     if (((uintptr_t)me->ipc.reply_to | f->fp_saved) || READ_ONCE(caller->exiting) ||
