@@ -56,9 +56,10 @@ struct process *process_create(const char *name)
         trace_name(p->pid, p->name);
         p->pagetable = p->root;  // its user half was emptied when the slot was last used
         p->harts_used = 0;
-        // Not visitors: it is 0 when the slot is freed, and a caller that counted itself
-        // in a moment ago, reading a registration that changed, takes itself off again.
         p->teardown_queued = false;
+        // visitors is left alone: it is 0 when the slot is freed, and a caller that
+        // counted itself in a moment ago, reading a registration that changed, takes
+        // itself off again.
         spin_unlock(&p->lock);
         spin_unlock(&procs_lock);
         return p;
