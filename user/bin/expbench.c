@@ -73,6 +73,20 @@
 #define MIN(a, b)   ((a) < (b) ? (a) : (b))
 #define MAX(a, b)   ((a) > (b) ? (a) : (b))
 
+static void work(int turns)
+{
+    for (volatile int i = 0; i < turns; i++)
+        ;
+}
+
+static int nharts(void)
+{
+    struct sys_stats s;
+    if (sys_stats(&s) < 0 || s.nharts < 1)
+        return 1;
+    return s.nharts > MAX_HARTS ? MAX_HARTS : (int)s.nharts;
+}
+
 static long pin_self(int hart)
 {
     if (hart < 0)
@@ -102,7 +116,7 @@ static uint64_t served;   // the server's shared state: every thread and activat
 
 static void serve(void)
 {
-    spin_work(SERVER_WORK);
+    work(SERVER_WORK);
     __atomic_fetch_add(&served, 1, __ATOMIC_RELAXED);
 }
 
@@ -143,7 +157,7 @@ static long message_thread(void *arg)
 
 static int server(const char *name, int threads, int first, const char *next)
 {
-    int harts = harts_online(MAX_HARTS);
+    int harts = nharts();
     long ep = sys_endpoint_create();
     long err = ep < 0 ? ep : rpc_serve((handle_t)ep, rpc_entry_point, (unsigned)threads);
     if (err == 0 && strcmp(next, "-") != 0)
@@ -185,7 +199,7 @@ static long client_thread(void *arg)
     struct client *c = arg;
     long err = pin_self(c->hart);
     for (int i = 0; i < WARMUP && err == 0; i++) {
-        spin_work(CLIENT_WORK);
+        work(CLIENT_WORK);
         err = request(c->ep, c->rpc);
     }
     // Every client comes to the start line, one whose warm-up failed too: the main thread
@@ -198,7 +212,7 @@ static long client_thread(void *arg)
     c->start_ns = time_ns(time_now());
     c->start = instret();
     for (int i = 0; i < c->ops && err == 0; i++) {
-        spin_work(CLIENT_WORK);
+        work(CLIENT_WORK);
         err = request(c->ep, c->rpc);
     }
     c->end = instret();
@@ -387,7 +401,7 @@ static int client(int argc, char *argv[])
     const char *place_list = arg_value(argc, argv, "place");
     const char *ops_arg = arg_value(argc, argv, "ops");
     int ops = ops_arg ? atoi(ops_arg) : DEFAULT_OPS;
-    int harts = harts_online(MAX_HARTS), status = 0;
+    int harts = nharts(), status = 0;
     if (ops < 1 || ops > 1000000) {
         printf("expbench: ops=%s: it is 1 to 1000000 requests per client\n", ops_arg);
         return 2;

@@ -56,20 +56,6 @@ bool arg_list_has(const char *list, const char *word)
     return false;
 }
 
-int harts_online(int max)
-{
-    struct sys_stats s;
-    if (sys_stats(&s) < 0 || s.nharts < 1)
-        return 1;
-    return s.nharts > (uint64_t)max ? max : (int)s.nharts;
-}
-
-void spin_work(int turns)
-{
-    for (volatile int i = 0; i < turns; i++)  // volatile: the loop stays, turn by turn
-        ;
-}
-
 bool arg_flag(int argc, char *const argv[], const char *word)
 {
     for (int i = 1; i < argc; i++)

@@ -79,8 +79,6 @@ handle_t startup_handle(int i);
 const char *arg_value(int argc, char *const argv[], const char *key);
 bool arg_flag(int argc, char *const argv[], const char *word);
 bool arg_list_has(const char *list, const char *word);  // in "a,b,c" (NULL: every word)
-int harts_online(int max);  // how many harts the kernel runs, at most max (1 if it will not say)
-void spin_work(int turns);  // a loop of turns, as a stand-in for work (the benchmarks)
 const char *nonce_from_argv(int argc, char *const argv[]);
 void console_flush(void);
 
