@@ -10,7 +10,10 @@
 //
 // Both let the threads settle for five ticks before they start (idle harts take work at
 // their ticks), so what is measured is where the policy keeps threads, not how fast it
-// spreads them.
+// spreads them. The threads wait for the start yielding, so that they are runnable and
+// can be taken, and they leave at a time on the clock, not when the main thread says so:
+// under icount QEMU may give one hart far fewer instructions than another, and a hart
+// spinning on a flag that a starved hart must set spun for hundreds of ticks.
 //
 // For each it prints the instructions per operation (under icount rdinstret reads the one
 // virtual clock every hart advances, so this is the work of all harts, plus any time they
@@ -32,11 +35,9 @@
 #define MAX_HARTS    8
 #define PAIR_CALLS   4000
 #define STORM_YIELDS 4000
-#define SETTLE_NS    (50 * 1000000ULL)  // five ticks: idle harts take work first
-#define WORK         400                // loop turns of work around each call
+#define SETTLE_MS    50   // five ticks: idle harts take work first
+#define WORK         400  // loop turns of work around each call
 #define BENCH_EXIT   1
-
-static volatile int ready, go;
 
 static void work(int turns)
 {
@@ -71,19 +72,50 @@ static struct counts counts_now(int harts)
     return c;
 }
 
-// Waits until n threads are ready, then lets the policy place them for a few ticks
-// (they yield, waiting for go): the run measures the steady state, not the start.
-static void wait_ready(int n)
+static int bench_harts;  // harts whose counters the run sums
+
+// The start, and what the threads saw around their part of the run. The threads, not
+// the main thread, take the clock and the counts at the start: a main thread on a hart
+// QEMU starves would take them after the others had done their part.
+static volatile uint64_t start_at;  // the time CSR's value at which the threads start
+static int counts_taken;            // set by the first thread out, which takes at_start
+static struct counts at_start;
+static uint64_t began[2 * MAX_HARTS];  // rdinstret as each thread started
+
+// Sets the start SETTLE_MS from now, before the threads are made.
+static void set_start(void)
 {
-    while (ready < n)
-        sys_yield();
-    sys_sleep(SETTLE_NS);
+    memset(began, 0, sizeof began);
+    counts_taken = 0;
+    start_at = time_now() + time_from_ms(SETTLE_MS);
 }
 
-static void report(const char *name, const char *op, int harts, uint64_t ops, uint64_t t0,
-                   uint64_t t1, struct counts a, struct counts b)
+// Yields until the start, runnable all the while so that the policy can place the
+// thread: the run then measures the steady state, not the start.
+static void wait_start(int slot)
 {
-    printf("schedbench: %s: %lu instructions per %s\n", name, (unsigned long)((t1 - t0) / ops), op);
+    while (time_now() < start_at)
+        sys_yield();
+    if (!__atomic_exchange_n(&counts_taken, 1, __ATOMIC_RELAXED))
+        at_start = counts_now(bench_harts);
+    began[slot] = instret();
+}
+
+// From the first thread's start until now, in rdinstret's instructions; the main thread
+// calls it once it has joined them all. The time a hart took to notice that the last
+// exit woke the main thread is part of what a policy costs (Lab 3's question 4).
+static uint64_t run_span(int threads)
+{
+    uint64_t now = instret(), first = now;
+    for (int i = 0; i < threads; i++)
+        first = began[i] && began[i] < first ? began[i] : first;
+    return now - first;
+}
+
+static void report(const char *name, const char *op, uint64_t ops, uint64_t span, struct counts a,
+                   struct counts b)
+{
+    printf("schedbench: %s: %lu instructions per %s\n", name, (unsigned long)(span / ops), op);
     printf("schedbench: %s counts: ops %lu switches %lu steals %lu migrations %lu spins %lu\n",
            name, (unsigned long)ops, (unsigned long)(b.switches - a.switches),
            (unsigned long)(b.steals - a.steals), (unsigned long)(b.migrations - a.migrations),
@@ -98,7 +130,6 @@ static long pair_server(void *arg)
 {
     handle_t ep = pair_ep[(uintptr_t)arg];
     struct ipc_msg m;
-    __atomic_fetch_add(&ready, 1, __ATOMIC_RELAXED);
     long err = ipc_recv(ep, &m, NULL, 0);
     while (err == 0 && m.w[0] != BENCH_EXIT) {
         work(WORK / 2);
@@ -112,10 +143,9 @@ static long pair_server(void *arg)
 
 static long pair_client(void *arg)
 {
-    handle_t ep = pair_ep[(uintptr_t)arg];
-    __atomic_fetch_add(&ready, 1, __ATOMIC_RELAXED);
-    while (!go)
-        sys_yield();
+    int slot = (int)(uintptr_t)arg;
+    handle_t ep = pair_ep[slot];
+    wait_start(slot);
     for (int i = 0; i < PAIR_CALLS; i++) {
         work(WORK);
         struct ipc_msg m = { .w = { 2 } };
@@ -129,7 +159,7 @@ static long pair_client(void *arg)
 static int bench_pairs(int harts)
 {
     struct uthread servers[MAX_HARTS], clients[MAX_HARTS];
-    ready = go = 0;
+    set_start();
     for (int i = 0; i < harts; i++) {
         long ep = sys_endpoint_create();
         if (ep < 0) {
@@ -143,17 +173,13 @@ static int bench_pairs(int harts)
             return 1;
         }
     }
-    wait_ready(2 * harts);
-    struct counts a = counts_now(harts);
-    uint64_t t0 = instret();
-    go = 1;
     int failed = 0;
     for (int i = 0; i < harts; i++) {
         long v = -1;
         uthread_join(&clients[i], &v);
         failed |= v != 0;
     }
-    uint64_t t1 = instret();
+    uint64_t span = run_span(harts);
     struct counts b = counts_now(harts);
     for (int i = 0; i < harts; i++) {
         struct ipc_msg m = { .w = { BENCH_EXIT } };
@@ -165,7 +191,7 @@ static int bench_pairs(int harts)
         printf("schedbench: a client's call failed\n");
         return 1;
     }
-    report("pairs", "round trip", harts, (uint64_t)harts * PAIR_CALLS, t0, t1, a, b);
+    report("pairs", "round trip", (uint64_t)harts * PAIR_CALLS, span, at_start, b);
     return 0;
 }
 
@@ -173,9 +199,8 @@ static int bench_pairs(int harts)
 
 static long storm_thread(void *arg)
 {
-    __atomic_fetch_add(&ready, 1, __ATOMIC_RELAXED);
-    while (!go)
-        sys_yield();
+    int slot = (int)(uintptr_t)arg;
+    wait_start(slot);
     for (int i = 0; i < STORM_YIELDS; i++)
         sys_yield();
     return 0;
@@ -185,21 +210,17 @@ static int bench_storm(int harts)
 {
     struct uthread t[2 * MAX_HARTS];
     int n = 2 * harts;
-    ready = go = 0;
+    set_start();
     for (int i = 0; i < n; i++)
-        if (uthread_start(&t[i], storm_thread, NULL, 8192) < 0) {
+        if (uthread_start(&t[i], storm_thread, (void *)(uintptr_t)i, 8192) < 0) {
             printf("schedbench: cannot start a thread\n");
             return 1;
         }
-    wait_ready(n);
-    struct counts a = counts_now(harts);
-    uint64_t t0 = instret();
-    go = 1;
     for (int i = 0; i < n; i++)
         uthread_join(&t[i], NULL);
-    uint64_t t1 = instret();
+    uint64_t span = run_span(n);
     struct counts b = counts_now(harts);
-    report("storm", "yield", harts, (uint64_t)n * STORM_YIELDS, t0, t1, a, b);
+    report("storm", "yield", (uint64_t)n * STORM_YIELDS, span, at_start, b);
     return 0;
 }
 
@@ -207,6 +228,7 @@ int main(int argc, char *argv[])
 {
     const char *which = arg_value(argc, argv, "bench");
     int harts = nharts();
+    bench_harts = harts;
     int status = 0;
     if (!which || strstr(which, "pairs"))
         status |= bench_pairs(harts);
